@@ -1,0 +1,168 @@
+//! Canonical URLs: one spelling per article, so that the same page reached
+//! through a newsletter link, a social share or another feed dedups.
+//!
+//! Lower-case scheme and host (IDNs in their ASCII form), no default port, no
+//! fragment, no tracking parameters, remaining query parameters sorted.
+
+use url::Url;
+
+/// Query parameters that only say how a reader arrived, never which page.
+const TRACKING_PARAMS: &[&str] = &[
+    "fbclid",
+    "gclid",
+    "gclsrc",
+    "gbraid",
+    "wbraid",
+    "dclid",
+    "msclkid",
+    "yclid",
+    "igshid",
+    "twclid",
+    "ttclid",
+    "li_fat_id",
+    "mc_cid",
+    "mc_eid",
+    "_ga",
+    "_gl",
+    "_hsenc",
+    "_hsmi",
+    "mkt_tok",
+    "oly_anon_id",
+    "oly_enc_id",
+    "vero_id",
+    "vero_conv",
+    "rb_clickid",
+    "s_cid",
+    "cmpid",
+    "ocid",
+    "smid",
+    "smtyp",
+    "ito",
+    "at_medium",
+    "at_campaign",
+    "at_custom1",
+    "at_custom2",
+    "at_custom3",
+    "at_custom4",
+    "ns_mchannel",
+    "ns_source",
+    "ns_campaign",
+    "ns_linkname",
+    "ns_fee",
+    "wt.mc_id",
+    "wt_mc_id",
+    "__twitter_impression",
+    "ref_src",
+    "ref_url",
+    "rss",
+    "feedtype",
+    "feedname",
+];
+
+/// Parameter prefixes with the same role (`utm_source`, `utm_medium`, …).
+const TRACKING_PREFIXES: &[&str] = &["utm_", "pk_", "mtm_", "hsa_", "itm_"];
+
+pub fn is_tracking_param(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    TRACKING_PARAMS.contains(&lower.as_str())
+        || TRACKING_PREFIXES.iter().any(|p| lower.starts_with(p))
+}
+
+/// The canonical form of an http(s) URL; `None` for other schemes.
+pub fn canonicalize(url: &Url) -> Option<String> {
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return None;
+    }
+    // `Url` already lower-cases scheme and host, applies IDNA and drops
+    // default ports; what is left is fragment and query.
+    let mut out = url.clone();
+    out.set_fragment(None);
+    let mut pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| !is_tracking_param(k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if pairs.is_empty() {
+        out.set_query(None);
+    } else {
+        pairs.sort();
+        out.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    Some(out.into())
+}
+
+/// Parses `s` and canonicalises it; relative references resolve against `base`.
+pub fn canonicalize_str(s: &str, base: Option<&Url>) -> Option<String> {
+    let url = match base {
+        Some(b) => b.join(s.trim()).ok()?,
+        None => Url::parse(s.trim()).ok()?,
+    };
+    canonicalize(&url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(s: &str) -> String {
+        canonicalize_str(s, None).unwrap()
+    }
+
+    #[test]
+    fn case_port_fragment() {
+        assert_eq!(
+            c("HTTPS://WWW.Example.COM:443/World/Story-1#comments"),
+            "https://www.example.com/World/Story-1"
+        );
+        assert_eq!(c("http://example.com:80/a"), "http://example.com/a");
+        assert_eq!(c("http://example.com:8080/a"), "http://example.com:8080/a");
+    }
+
+    #[test]
+    fn tracking_parameters_go_and_the_rest_is_sorted() {
+        assert_eq!(
+            c("https://www.theguardian.com/world/2025/apr/11/witkoff-putin?utm_source=twitter&utm_medium=social&CMP=share_btn_tw"),
+            "https://www.theguardian.com/world/2025/apr/11/witkoff-putin?CMP=share_btn_tw"
+        );
+        assert_eq!(
+            c("https://example.com/a?z=1&fbclid=IwAR0x&a=2&gclid=abc&mc_cid=1&mc_eid=2"),
+            "https://example.com/a?a=2&z=1"
+        );
+        assert_eq!(
+            c("https://example.com/a?utm_campaign=x"),
+            "https://example.com/a"
+        );
+        assert_eq!(
+            c("https://example.com/a?UTM_Source=x&id=7"),
+            "https://example.com/a?id=7"
+        );
+    }
+
+    #[test]
+    fn idn_hosts_take_their_ascii_form() {
+        assert_eq!(
+            c("https://Bücher.example/über"),
+            "https://xn--bcher-kva.example/%C3%BCber"
+        );
+        assert_eq!(
+            c("https://xn--bcher-kva.example/%C3%BCber"),
+            "https://xn--bcher-kva.example/%C3%BCber"
+        );
+    }
+
+    #[test]
+    fn relative_links_resolve_against_the_feed() {
+        let base = Url::parse("https://www.arenanet.com/en/games/neverwinter/news/").unwrap();
+        assert_eq!(
+            canonicalize_str("/en/games/neverwinter/news/1?utm_source=rss", Some(&base)).unwrap(),
+            "https://www.arenanet.com/en/games/neverwinter/news/1"
+        );
+    }
+
+    #[test]
+    fn other_schemes_have_no_canonical_form() {
+        assert_eq!(canonicalize_str("mailto:a@example.com", None), None);
+        assert_eq!(canonicalize_str("javascript:alert(1)", None), None);
+        assert_eq!(canonicalize_str("not a url", None), None);
+    }
+}

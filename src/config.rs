@@ -1,0 +1,582 @@
+//! Configuration: the TOML file is parsed into raw types that keep their source
+//! spans, then validated once into [`Config`], whose values cannot be wrong
+//! (parsed URLs, durations, non-zero counts). Validation does no I/O and reports
+//! every problem at once, each with file, line, column and key.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+/// Used when neither `--config` nor `$STORYWATCH_CONFIG` names a file.
+pub const DEFAULT_CONFIG_PATH: &str = "config/storywatch.toml";
+pub const DEFAULT_DB_FILE: &str = "storywatch.db";
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15 * 60);
+pub const DEFAULT_CONCURRENCY: usize = 16;
+pub const DEFAULT_PER_HOST: usize = 2;
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+pub const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
+/// Shortest feed interval accepted: anything faster is impolite to publishers.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+const MAX_BODY_LIMIT: u64 = 1024 * 1024 * 1024;
+
+/// The project's public address, sent in the User-Agent so publishers can reach us.
+pub const PROJECT_URL: &str = env!("CARGO_PKG_REPOSITORY");
+
+pub fn default_user_agent() -> String {
+    format!(
+        "storywatch/{} (+{})",
+        env!("CARGO_PKG_VERSION"),
+        PROJECT_URL
+    )
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this configuration was read from.
+    pub path: PathBuf,
+    pub storage: StorageConfig,
+    pub poll: PollConfig,
+    pub feeds: Vec<FeedConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// Absolute, or relative to the working directory after resolution against
+    /// the config file's folder.
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct PollConfig {
+    pub interval: Duration,
+    pub concurrency: NonZeroUsize,
+    pub per_host: NonZeroUsize,
+    pub timeout: Duration,
+    pub max_body: u64,
+    pub user_agent: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedConfig {
+    pub name: String,
+    /// `http`, `https` or `file` (relative file paths already resolved).
+    pub url: Url,
+    pub interval: Duration,
+}
+
+/// Where a configuration problem is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: usize,
+    pub column: usize,
+    pub key: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}", render_problems(path, problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+fn render_problems(path: &Path, problems: &[Problem]) -> String {
+    let mut out = format!(
+        "invalid config {} ({} problem{})",
+        path.display(),
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for p in problems {
+        out.push_str(&format!(
+            "\n  {}:{}:{}: {}: {}",
+            path.display(),
+            p.line,
+            p.column,
+            p.key,
+            p.message
+        ));
+    }
+    out
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.line, self.column, self.key, self.message
+        )
+    }
+}
+
+// ---------------------------------------------------------------- raw types
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    storage: RawStorage,
+    #[serde(default)]
+    poll: RawPoll,
+    #[serde(default, rename = "feed")]
+    feeds: Vec<RawFeed>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    path: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPoll {
+    interval: Option<Spanned<String>>,
+    concurrency: Option<Spanned<i64>>,
+    per_host: Option<Spanned<i64>>,
+    timeout: Option<Spanned<String>>,
+    max_body: Option<Spanned<String>>,
+    user_agent: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeed {
+    name: Spanned<String>,
+    url: Spanned<String>,
+    interval: Option<Spanned<String>>,
+}
+
+// ---------------------------------------------------------------- loading
+
+/// Which file to load: `--config`, else `$STORYWATCH_CONFIG` (clap fills both
+/// into `explicit`), else [`DEFAULT_CONFIG_PATH`].
+pub fn resolve_path(explicit: Option<&Path>) -> PathBuf {
+    explicit
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH))
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::from_toml(&text, path)
+    }
+
+    /// Validates `text` as if it had been read from `path` (relative paths in it
+    /// resolve against `path`'s folder).
+    pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let invalid = |problems| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            let mut p = locate(text, span);
+            p.message = e.message().trim().to_string();
+            invalid(vec![p])
+        })?;
+        let base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let mut v = Validator {
+            src: text,
+            problems: Vec::new(),
+        };
+        let config = v.config(raw, path, &base_dir);
+        if v.problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(invalid(v.problems))
+        }
+    }
+
+    pub fn feed(&self, name: &str) -> Option<&FeedConfig> {
+        self.feeds.iter().find(|f| f.name == name)
+    }
+}
+
+struct Validator<'a> {
+    src: &'a str,
+    problems: Vec<Problem>,
+}
+
+impl Validator<'_> {
+    fn problem(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let mut p = locate(self.src, span);
+        p.message = message.into();
+        self.problems.push(p);
+    }
+
+    fn config(&mut self, raw: RawConfig, path: &Path, base_dir: &Path) -> Config {
+        let storage_path = match raw.storage.path {
+            Some(p) if p.get_ref().trim().is_empty() => {
+                self.problem(p.span(), "must not be empty");
+                PathBuf::from(DEFAULT_DB_FILE)
+            }
+            Some(p) => base_dir.join(p.into_inner()),
+            None => base_dir.join(DEFAULT_DB_FILE),
+        };
+        let poll = self.poll(raw.poll);
+        let mut names = HashSet::new();
+        let mut feeds = Vec::with_capacity(raw.feeds.len());
+        for f in raw.feeds {
+            let name = f.name.get_ref().trim().to_string();
+            if name.is_empty() {
+                self.problem(f.name.span(), "feed name must not be empty");
+            } else if !name
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
+                self.problem(
+                    f.name.span(),
+                    format!(
+                        "feed name {name:?} may only contain letters, digits, '-', '_' and '.'"
+                    ),
+                );
+            } else if !names.insert(name.clone()) {
+                self.problem(f.name.span(), format!("duplicate feed name {name:?}"));
+            }
+            let url = match parse_feed_url(f.url.get_ref(), base_dir) {
+                Ok(u) => u,
+                Err(msg) => {
+                    self.problem(f.url.span(), msg);
+                    continue;
+                }
+            };
+            let interval = f
+                .interval
+                .map(|i| self.duration(&i, MIN_INTERVAL))
+                .unwrap_or(poll.interval);
+            feeds.push(FeedConfig {
+                name,
+                url,
+                interval,
+            });
+        }
+        Config {
+            path: path.to_path_buf(),
+            storage: StorageConfig { path: storage_path },
+            poll,
+            feeds,
+        }
+    }
+
+    fn poll(&mut self, raw: RawPoll) -> PollConfig {
+        let interval = raw
+            .interval
+            .map(|i| self.duration(&i, MIN_INTERVAL))
+            .unwrap_or(DEFAULT_INTERVAL);
+        let concurrency = self.count(raw.concurrency, DEFAULT_CONCURRENCY, 1024);
+        let mut per_host = self.count(raw.per_host.clone(), DEFAULT_PER_HOST, 64);
+        if per_host > concurrency {
+            if let Some(p) = &raw.per_host {
+                self.problem(
+                    p.span(),
+                    format!("per_host ({per_host}) must not exceed concurrency ({concurrency})"),
+                );
+            }
+            per_host = concurrency;
+        }
+        let timeout = raw
+            .timeout
+            .map(|t| self.duration(&t, Duration::from_millis(100)))
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let max_body = match raw.max_body {
+            None => DEFAULT_MAX_BODY,
+            Some(s) => match parse_size(s.get_ref()) {
+                Ok(n) if (1024..=MAX_BODY_LIMIT).contains(&n) => n,
+                Ok(_) => {
+                    self.problem(s.span(), "must be between 1KiB and 1GiB");
+                    DEFAULT_MAX_BODY
+                }
+                Err(msg) => {
+                    self.problem(s.span(), msg);
+                    DEFAULT_MAX_BODY
+                }
+            },
+        };
+        let user_agent = match raw.user_agent {
+            None => default_user_agent(),
+            Some(ua) => {
+                let s = ua.get_ref().trim().to_string();
+                if s.is_empty() || s.chars().any(|c| c.is_control()) {
+                    self.problem(ua.span(), "must be non-empty printable text");
+                    default_user_agent()
+                } else {
+                    s
+                }
+            }
+        };
+        PollConfig {
+            interval,
+            concurrency: NonZeroUsize::new(concurrency).expect("count() is at least 1"),
+            per_host: NonZeroUsize::new(per_host).expect("count() is at least 1"),
+            timeout,
+            max_body,
+            user_agent,
+        }
+    }
+
+    fn duration(&mut self, s: &Spanned<String>, min: Duration) -> Duration {
+        match humantime::parse_duration(s.get_ref().trim()) {
+            Ok(d) if d >= min => d,
+            Ok(_) => {
+                self.problem(
+                    s.span(),
+                    format!("must be at least {}", humantime::format_duration(min)),
+                );
+                min
+            }
+            Err(e) => {
+                self.problem(
+                    s.span(),
+                    format!(
+                        "invalid duration {:?} ({e}); write e.g. \"15m\" or \"1h 30m\"",
+                        s.get_ref()
+                    ),
+                );
+                min
+            }
+        }
+    }
+
+    fn count(&mut self, n: Option<Spanned<i64>>, default: usize, max: usize) -> usize {
+        match n {
+            None => default,
+            Some(n) => {
+                let v = *n.get_ref();
+                if v < 1 || v as u64 > max as u64 {
+                    self.problem(n.span(), format!("must be between 1 and {max}, not {v}"));
+                    default.min(max)
+                } else {
+                    v as usize
+                }
+            }
+        }
+    }
+}
+
+/// Accepts `http(s)://…`, `file:///abs/path`, `file://relative/path` or
+/// `file:relative/path`; relative file paths resolve against `base_dir`.
+pub fn parse_feed_url(s: &str, base_dir: &Path) -> Result<Url, String> {
+    let s = s.trim();
+    if let Some(rest) = s.strip_prefix("file:") {
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        if rest.is_empty() {
+            return Err("file URL has no path".into());
+        }
+        let p = Path::new(rest);
+        let abs = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            let joined = base_dir.join(p);
+            if joined.is_absolute() {
+                joined
+            } else {
+                std::env::current_dir()
+                    .map_err(|e| format!("cannot resolve relative file path: {e}"))?
+                    .join(joined)
+            }
+        };
+        return Url::from_file_path(&abs)
+            .map_err(|_| format!("invalid file path {}", abs.display()));
+    }
+    let url = Url::parse(s).map_err(|e| format!("invalid URL {s:?}: {e}"))?;
+    match url.scheme() {
+        "http" | "https" if url.host().is_some() => Ok(url),
+        "http" | "https" => Err(format!("URL {s:?} has no host")),
+        other => Err(format!(
+            "unsupported URL scheme {other:?} in {s:?}: use http://, https:// or file://"
+        )),
+    }
+}
+
+/// Parses sizes such as `10MiB`, `512 KiB`, `1MB` or a bare byte count.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let num: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid size {s:?}; write e.g. \"10MiB\""))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?} in {s:?}; use B, KiB, MiB or GiB"
+            ))
+        }
+    };
+    let bytes = num * mult as f64;
+    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
+        return Err(format!("size {s:?} is out of range"));
+    }
+    Ok(bytes as u64)
+}
+
+/// Turns a byte offset into line, column and the dotted key it belongs to
+/// (`poll.timeout`, `feed[2].url`), by reading the TOML source around it.
+fn locate(src: &str, span: Range<usize>) -> Problem {
+    let start = span.start.min(src.len());
+    let before = &src[..start];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let column = before[line_start..].chars().count() + 1;
+    let line_text = src[line_start..].lines().next().unwrap_or("");
+
+    // The table this line belongs to, and the index of array-of-tables entries.
+    let mut table = String::new();
+    let mut index: Option<usize> = None;
+    let mut counts: std::collections::HashMap<String, usize> = Default::default();
+    for l in src[..line_start].lines() {
+        let l = l.trim();
+        if let Some(name) = l.strip_prefix("[[").and_then(|r| r.split("]]").next()) {
+            let name = name.trim().to_string();
+            let n = counts.entry(name.clone()).or_insert(0);
+            *n += 1;
+            index = Some(*n);
+            table = name;
+        } else if let Some(name) = l.strip_prefix('[').and_then(|r| r.split(']').next()) {
+            table = name.trim().to_string();
+            index = None;
+        }
+    }
+    let key_here = line_text
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"').to_string())
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    let mut key = table.clone();
+    if let Some(i) = index {
+        key = format!("{key}[{i}]");
+    }
+    if let Some(k) = key_here {
+        if key.is_empty() {
+            key = k;
+        } else {
+            key = format!("{key}.{k}");
+        }
+    }
+    if key.is_empty() {
+        key = "(top level)".to_string();
+    }
+    Problem {
+        line,
+        column,
+        key,
+        message: String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(text, Path::new("/etc/storywatch/test.toml"))
+    }
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match load(text) {
+            Err(ConfigError::Invalid { problems, .. }) => problems,
+            other => panic!("expected invalid config, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_and_relative_paths() {
+        let c = load(
+            "[[feed]]\nname = \"demo\"\nurl = \"file://demo/a.xml\"\n\n[[feed]]\nname = \"web\"\nurl = \"https://example.org/rss\"\ninterval = \"10m\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.storage.path, Path::new("/etc/storywatch/storywatch.db"));
+        assert_eq!(c.poll.interval, DEFAULT_INTERVAL);
+        assert_eq!(c.poll.concurrency.get(), 16);
+        assert_eq!(c.poll.max_body, 10 * 1024 * 1024);
+        assert!(c.poll.user_agent.starts_with("storywatch/"));
+        assert_eq!(c.feeds[0].url.as_str(), "file:///etc/storywatch/demo/a.xml");
+        assert_eq!(c.feeds[0].interval, DEFAULT_INTERVAL);
+        assert_eq!(c.feeds[1].interval, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_place() {
+        let ps = problems(
+            "[poll]\ninterval = \"15 fortnights\"\nconcurrency = 0\nmax_body = \"10 parsecs\"\n\n[[feed]]\nname = \"a\"\nurl = \"ftp://x.org/\"\n\n[[feed]]\nname = \"a\"\nurl = \"https://x.org/feed\"\n",
+        );
+        let keys: Vec<_> = ps.iter().map(|p| (p.key.as_str(), p.line)).collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("poll.interval", 2),
+                ("poll.concurrency", 3),
+                ("poll.max_body", 4),
+                ("feed[2].name", 11),
+                ("feed[1].url", 8),
+            ]
+        );
+        assert_eq!(ps[0].column, 12);
+        assert!(ps[4].message.contains("unsupported URL scheme"));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_a_place() {
+        let ps = problems("[poll]\ninterval = \"1m\"\nintreval = \"2m\"\n");
+        assert_eq!(ps.len(), 1);
+        assert_eq!((ps[0].line, ps[0].column), (3, 1));
+        assert_eq!(ps[0].key, "poll.intreval");
+        assert!(ps[0].message.contains("unknown field"), "{}", ps[0].message);
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let ps = problems("[poll]\ninterval = \"1m\nconcurrency = 2\n");
+        assert_eq!(ps[0].line, 2);
+    }
+
+    #[test]
+    fn per_host_cannot_exceed_concurrency() {
+        let ps = problems("[poll]\nconcurrency = 2\nper_host = 4\n");
+        assert_eq!(ps[0].key, "poll.per_host");
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("10MiB").unwrap(), 10 << 20);
+        assert_eq!(parse_size("512 KiB").unwrap(), 512 << 10);
+        assert_eq!(parse_size("1MB").unwrap(), 1_000_000);
+        assert_eq!(parse_size("2048").unwrap(), 2048);
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("1 parsec").is_err());
+    }
+}

@@ -1,0 +1,87 @@
+//! Exact duplicate keys. An item is a duplicate when its (feed, GUID), its
+//! canonical URL or the hash of its normalised title and text is already
+//! stored; the store answers those lookups, this module decides the keys.
+
+use sha2::{Digest, Sha256};
+
+use crate::feeds::normalize::Item;
+
+/// Title + text shorter than this (after normalisation) is too generic to
+/// identify a story ("Live updates", an empty podcast entry), so it gets no hash.
+const MIN_HASHED_CHARS: usize = 24;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExactKeys {
+    pub guid: String,
+    pub canonical_url: Option<String>,
+    pub content_hash: Option<[u8; 16]>,
+}
+
+impl ExactKeys {
+    pub fn of(item: &Item) -> ExactKeys {
+        ExactKeys {
+            guid: item.guid.clone(),
+            canonical_url: item.canonical_url.clone(),
+            content_hash: content_hash(&item.title, &item.text),
+        }
+    }
+}
+
+/// A hash of the title and text, case- and whitespace-insensitive, so that the
+/// same report re-served with other markup or spacing hashes the same.
+pub fn content_hash(title: &str, text: &str) -> Option<[u8; 16]> {
+    let mut norm = String::with_capacity(title.len() + text.len() + 1);
+    for part in [title, text] {
+        for word in part.split_whitespace() {
+            if !norm.is_empty() {
+                norm.push(' ');
+            }
+            norm.extend(word.chars().flat_map(char::to_lowercase));
+        }
+        norm.push('\n');
+    }
+    if norm.chars().filter(|c| c.is_alphanumeric()).count() < MIN_HASHED_CHARS {
+        return None;
+    }
+    let digest = Sha256::digest(norm.as_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest[..16]);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_ignores_case_and_spacing_but_not_words() {
+        let a = content_hash(
+            "Envoy meets Putin",
+            "Talks  lasted\nfour hours in St Petersburg.",
+        );
+        let b = content_hash(
+            "envoy meets putin",
+            "Talks lasted four hours in St Petersburg.",
+        );
+        let c = content_hash(
+            "Envoy meets Putin",
+            "Talks lasted five hours in St Petersburg.",
+        );
+        assert!(a.is_some());
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn title_and_text_boundary_matters() {
+        assert_ne!(
+            content_hash("Ceasefire talks resume", "in Riyadh on Monday morning"),
+            content_hash("Ceasefire talks resume in Riyadh", "on Monday morning")
+        );
+    }
+
+    #[test]
+    fn short_generic_items_get_no_hash() {
+        assert_eq!(content_hash("Live updates", ""), None);
+    }
+}

@@ -1,0 +1,320 @@
+//! Fetching feed documents: conditional GET, size and time limits, politeness.
+//!
+//! One HTTP client is shared by all feeds. Bodies are streamed and cut at
+//! `max_body` (the count is of decompressed bytes, so a compression bomb stops
+//! there too). `file://` URLs are read from disk with the same limit, and
+//! their size and modification time act as the validator, so an unchanged
+//! file costs no parsing either.
+
+use std::path::PathBuf;
+use std::time::{Duration, UNIX_EPOCH};
+
+use reqwest::header::{self, HeaderMap};
+use reqwest::StatusCode;
+use url::Url;
+
+use super::hosts::HostPool;
+use crate::config::PollConfig;
+
+const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
+    application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5";
+const MAX_REDIRECTS: usize = 5;
+/// `Retry-After` beyond this is treated as this: a publisher cannot park a feed for weeks.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// Validators from the previous successful fetch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum Fetched {
+    /// 304, or an unchanged file.
+    NotModified {
+        status: u16,
+    },
+    Body(Body),
+}
+
+#[derive(Debug)]
+pub struct Body {
+    pub bytes: Vec<u8>,
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub validators: Validators,
+    /// Where the body came from after redirects; relative links resolve here.
+    pub final_url: Url,
+    /// `Cache-Control: max-age`, a hint for the schedule.
+    pub max_age: Option<Duration>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("HTTP {status}{}", retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    #[error("timed out after {}s", .0.as_secs_f32())]
+    Timeout(Duration),
+    #[error("connection failed: {0}")]
+    Connect(String),
+    #[error("too many redirects (more than {MAX_REDIRECTS})")]
+    Redirects,
+    #[error("body larger than the {limit}-byte limit")]
+    TooLarge { limit: u64 },
+    #[error("request failed: {0}")]
+    Request(String),
+    #[error("cannot read {}: {source}", path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl FetchError {
+    /// The delay the server asked for, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            FetchError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+pub struct Fetcher {
+    client: reqwest::Client,
+    hosts: HostPool,
+    max_body: u64,
+    timeout: Duration,
+}
+
+impl Fetcher {
+    pub fn new(cfg: &PollConfig) -> Result<Fetcher, FetchError> {
+        // reqwest is built without a default crypto provider; ring is lighter
+        // than aws-lc-rs. Installing twice is harmless (the first one stays).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .user_agent(cfg.user_agent.clone())
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
+            .timeout(cfg.timeout)
+            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+            .gzip(true)
+            .brotli(true)
+            .deflate(true)
+            .build()
+            .map_err(|e| FetchError::Request(chain(&e)))?;
+        Ok(Fetcher {
+            client,
+            hosts: HostPool::new(cfg.concurrency.get(), cfg.per_host.get()),
+            max_body: cfg.max_body,
+            timeout: cfg.timeout,
+        })
+    }
+
+    /// Fetches `url`, conditionally on `validators`.
+    pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+        if url.scheme() == "file" {
+            return self.fetch_file(url, validators).await;
+        }
+        let _permit = self.hosts.acquire(url.host_str().unwrap_or("")).await;
+        let mut req = self.client.get(url.clone()).header(header::ACCEPT, ACCEPT);
+        if let Some(etag) = &validators.etag {
+            req = req.header(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &validators.last_modified {
+            req = req.header(header::IF_MODIFIED_SINCE, lm);
+        }
+        let mut resp = req.send().await.map_err(|e| self.classify(e))?;
+        let status = resp.status();
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified { status: 304 });
+        }
+        if !status.is_success() {
+            return Err(FetchError::Status {
+                status: status.as_u16(),
+                retry_after: retry_after(resp.headers()),
+            });
+        }
+        if resp.content_length().is_some_and(|n| n > self.max_body) {
+            return Err(FetchError::TooLarge {
+                limit: self.max_body,
+            });
+        }
+        let headers = resp.headers().clone();
+        let final_url = resp.url().clone();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(e))? {
+            if (bytes.len() + chunk.len()) as u64 > self.max_body {
+                return Err(FetchError::TooLarge {
+                    limit: self.max_body,
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let text_header = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &header::HeaderValue| v.to_str().ok())
+                .map(str::to_string)
+        };
+        Ok(Fetched::Body(Body {
+            bytes,
+            status: status.as_u16(),
+            content_type: text_header(header::CONTENT_TYPE),
+            validators: Validators {
+                etag: text_header(header::ETAG),
+                last_modified: text_header(header::LAST_MODIFIED),
+            },
+            final_url,
+            max_age: cache_max_age(&headers),
+        }))
+    }
+
+    async fn fetch_file(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+        let path = url
+            .to_file_path()
+            .map_err(|_| FetchError::Request(format!("not a local file URL: {url}")))?;
+        let io = |source| FetchError::File {
+            path: path.clone(),
+            source,
+        };
+        let meta = tokio::fs::metadata(&path).await.map_err(io)?;
+        if meta.len() > self.max_body {
+            return Err(FetchError::TooLarge {
+                limit: self.max_body,
+            });
+        }
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let etag = format!("file:{}:{}", meta.len(), mtime);
+        if validators.etag.as_deref() == Some(etag.as_str()) {
+            return Ok(Fetched::NotModified { status: 304 });
+        }
+        let bytes = tokio::fs::read(&path).await.map_err(io)?;
+        if bytes.len() as u64 > self.max_body {
+            return Err(FetchError::TooLarge {
+                limit: self.max_body,
+            });
+        }
+        Ok(Fetched::Body(Body {
+            bytes,
+            status: 200,
+            content_type: None,
+            validators: Validators {
+                etag: Some(etag),
+                last_modified: None,
+            },
+            final_url: url.clone(),
+            max_age: None,
+        }))
+    }
+
+    fn classify(&self, e: reqwest::Error) -> FetchError {
+        if e.is_timeout() {
+            FetchError::Timeout(self.timeout)
+        } else if e.is_redirect() {
+            FetchError::Redirects
+        } else if e.is_connect() {
+            FetchError::Connect(root_cause(&e))
+        } else {
+            FetchError::Request(chain(&e))
+        }
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date, capped at [`MAX_RETRY_AFTER`].
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let d = if let Ok(secs) = v.parse::<f64>() {
+        (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())))?
+    } else {
+        let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+        (when.with_timezone(&chrono::Utc) - chrono::Utc::now())
+            .to_std()
+            .unwrap_or_default()
+    };
+    Some(d.min(MAX_RETRY_AFTER))
+}
+
+fn cache_max_age(headers: &HeaderMap) -> Option<Duration> {
+    let cc = headers.get(header::CACHE_CONTROL)?.to_str().ok()?;
+    cc.split(',').find_map(|d| {
+        let (k, v) = d.split_once('=')?;
+        (k.trim().eq_ignore_ascii_case("max-age"))
+            .then(|| v.trim().parse::<u64>().ok().map(Duration::from_secs))
+            .flatten()
+    })
+}
+
+/// The error and its causes on one line (reqwest's own message is vague).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let s = c.to_string();
+        if !msg.contains(&s) {
+            msg.push_str(": ");
+            msg.push_str(&s);
+        }
+        cur = c.source();
+    }
+    msg
+}
+
+fn root_cause(e: &reqwest::Error) -> String {
+    let mut cur: &dyn std::error::Error = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn retry_after_forms() {
+        let mut h = HeaderMap::new();
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(120)));
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("1.5"));
+        assert_eq!(retry_after(&h), Some(Duration::from_millis(1500)));
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("99999999"));
+        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER));
+        h.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn max_age() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=600"),
+        );
+        assert_eq!(cache_max_age(&h), Some(Duration::from_secs(600)));
+    }
+}

@@ -1,0 +1,10 @@
+//! Getting feeds in: fetch (conditional GET, limits) → charset → repair →
+//! parse (feed-rs) → normalise into [`normalize::Item`]s.
+
+pub mod charset;
+pub mod dates;
+pub mod fetch;
+pub mod hosts;
+pub mod normalize;
+pub mod parse;
+pub mod repair;

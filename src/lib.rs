@@ -1,0 +1,23 @@
+//! storywatch watches news feeds for follow-ups on stories its users care about.
+//!
+//! The pipeline, one function call per arrow (see ARCHITECTURE.md):
+//!
+//! ```text
+//! fetch → parse → normalise → dedup → store
+//! feeds::fetch → feeds::parse → feeds::normalize → dedup → store
+//! ```
+//!
+//! [`pipeline::Pipeline::poll_feed`] runs it for one feed; [`poll`] runs it
+//! for every feed once. [`cli`] is what the binary calls.
+
+pub mod backoff;
+pub mod canonical;
+pub mod cli;
+pub mod config;
+pub mod dedup;
+pub mod extract;
+pub mod feeds;
+pub mod pipeline;
+pub mod poll;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,188 @@
+//! `storywatch poll`: every feed (or one) once, concurrently within the
+//! limits, then a summary. Shares [`Pipeline::poll_feed`] with `run`.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::config::Config;
+use crate::feeds::fetch::{FetchError, Fetcher};
+use crate::pipeline::{FeedOutcome, FeedReport, Pipeline};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, Clone, Default)]
+pub struct PollOptions {
+    /// Poll only this feed.
+    pub feed: Option<String>,
+    /// Parse and report, write nothing.
+    pub dry_run: bool,
+    /// Show progress on stderr.
+    pub progress: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error("no feed named {0:?} in the config")]
+    UnknownFeed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(#[from] FetchError),
+}
+
+/// The `poll --json` object.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PollSummary {
+    pub feeds: usize,
+    pub fetched: usize,
+    pub not_modified: usize,
+    pub failed: usize,
+    pub items_new: usize,
+    pub items_duplicate: usize,
+    pub errors: Vec<FeedErrorLine>,
+    #[serde(skip)]
+    pub reports: Vec<FeedReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedErrorLine {
+    pub feed: String,
+    pub error: String,
+}
+
+impl PollSummary {
+    fn add(&mut self, r: FeedReport) {
+        self.feeds += 1;
+        match &r.outcome {
+            FeedOutcome::Fetched => self.fetched += 1,
+            FeedOutcome::NotModified => self.not_modified += 1,
+            FeedOutcome::Failed(e) => {
+                self.failed += 1;
+                self.errors.push(FeedErrorLine {
+                    feed: r.feed.clone(),
+                    error: e.clone(),
+                });
+            }
+        }
+        self.items_new += r.items_new;
+        self.items_duplicate += r.items_duplicate;
+        self.reports.push(r);
+    }
+
+    /// The human summary: a line per feed, then totals.
+    pub fn render(&self) -> String {
+        let width = self
+            .reports
+            .iter()
+            .map(|r| r.feed.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        let mut out = format!(
+            "{:width$}  {:<12} {:>5} {:>5}  DETAIL\n",
+            "FEED", "STATUS", "NEW", "DUP"
+        );
+        for r in &self.reports {
+            let (status, detail) = match &r.outcome {
+                FeedOutcome::Fetched => (
+                    "fetched",
+                    if r.repaired {
+                        "repaired ill-formed XML"
+                    } else {
+                        ""
+                    },
+                ),
+                FeedOutcome::NotModified => ("not modified", ""),
+                FeedOutcome::Failed(e) => ("failed", e.as_str()),
+            };
+            out.push_str(&format!(
+                "{:width$}  {:<12} {:>5} {:>5}  {}\n",
+                r.feed, status, r.items_new, r.items_duplicate, detail
+            ));
+        }
+        out.push_str(&format!(
+            "{} feeds: {} fetched, {} not modified, {} failed; {} new items, {} duplicates\n",
+            self.feeds,
+            self.fetched,
+            self.not_modified,
+            self.failed,
+            self.items_new,
+            self.items_duplicate
+        ));
+        out
+    }
+}
+
+/// Polls the configured feeds once.
+pub async fn poll_once(config: &Config, opts: &PollOptions) -> Result<PollSummary, PollError> {
+    let feeds: Vec<_> = match &opts.feed {
+        Some(name) => vec![config
+            .feed(name)
+            .cloned()
+            .ok_or_else(|| PollError::UnknownFeed(name.clone()))?],
+        None => config.feeds.clone(),
+    };
+    let store = open_store(config, opts.dry_run)?;
+    let store = Arc::new(Mutex::new(store));
+    let pipeline = Arc::new(Pipeline {
+        fetcher: Fetcher::new(&config.poll)?,
+        store,
+        commit: !opts.dry_run,
+    });
+    // Bounds the feeds in flight (bodies in memory, parse work), not just requests.
+    let slots = Arc::new(Semaphore::new(config.poll.concurrency.get()));
+    let total = feeds.len();
+    let done = Arc::new(AtomicUsize::new(0));
+    let items = Arc::new(AtomicUsize::new(0));
+    let mut set = JoinSet::new();
+    for (i, feed) in feeds.into_iter().enumerate() {
+        let (pipeline, slots) = (pipeline.clone(), slots.clone());
+        set.spawn(async move {
+            let _slot = slots
+                .acquire_owned()
+                .await
+                .expect("semaphore is never closed");
+            (i, pipeline.poll_feed(&feed).await)
+        });
+    }
+    let mut reports = Vec::with_capacity(total);
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((i, report)) => {
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                let k = items.fetch_add(report.items_new, Ordering::Relaxed) + report.items_new;
+                if opts.progress {
+                    let mut err = std::io::stderr().lock();
+                    let _ = write!(err, "\rpolled {n}/{total} feeds, {k} new items ");
+                    let _ = err.flush();
+                }
+                reports.push((i, report));
+            }
+            Err(e) => tracing::error!(error = %e, "poll task panicked"),
+        }
+    }
+    if opts.progress && total > 0 {
+        eprintln!();
+    }
+    // Config order, not completion order, so output is stable.
+    reports.sort_by_key(|(i, _)| *i);
+    let mut summary = PollSummary::default();
+    for (_, r) in reports {
+        summary.add(r);
+    }
+    Ok(summary)
+}
+
+/// `--dry-run` must not create a database: with none on disk it polls
+/// against an empty in-memory one.
+fn open_store(config: &Config, dry_run: bool) -> Result<Store, StoreError> {
+    if dry_run && !config.storage.path.exists() {
+        Store::open_in_memory()
+    } else {
+        Store::open(&config.storage.path)
+    }
+}

@@ -1,0 +1,452 @@
+//! The SQLite store: the only module that speaks SQL.
+//!
+//! One file holds feeds (with their schedule and HTTP validators) and items.
+//! Migrations are embedded, append-only and applied at open; the schema
+//! version lives in `PRAGMA user_version`, and a database written by a newer
+//! storywatch is refused rather than silently downgraded.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
+
+use crate::config::FeedConfig;
+use crate::dedup::ExactKeys;
+use crate::feeds::normalize::Item;
+
+/// Applied in order; the position (1-based) is the schema version. Append only.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How long a writer waits for another connection's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot create the folder for database {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "database {path} has schema version {found}, newer than this storywatch knows ({known}); \
+         upgrade storywatch or point [storage] path at another file"
+    )]
+    SchemaTooNew {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+    #[error("migration to schema version {version} failed: {source}")]
+    Migration {
+        version: i64,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which exact key made an item a duplicate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuplicateOf {
+    Guid,
+    CanonicalUrl,
+    ContentHash,
+}
+
+/// A feed's stored state: identity, validators and health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedState {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub last_status: Option<String>,
+    pub last_error: Option<String>,
+    pub consecutive_errors: u32,
+    pub last_polled_at: Option<i64>,
+    pub last_success_at: Option<i64>,
+    pub next_poll_at: Option<i64>,
+}
+
+/// What one poll of a feed did, written with its items in one transaction.
+#[derive(Debug, Clone)]
+pub struct PollRecord {
+    pub status: PollStatus,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+    /// New validators; only written when the body was fetched.
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub polled_at: i64,
+    pub next_poll_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollStatus {
+    Fetched,
+    NotModified,
+    Failed,
+}
+
+impl PollStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PollStatus::Fetched => "fetched",
+            PollStatus::NotModified => "not_modified",
+            PollStatus::Failed => "failed",
+        }
+    }
+}
+
+pub struct Store {
+    conn: Connection,
+    label: String,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Store::init(conn, path.display().to_string()).map_err(|e| match e {
+            StoreError::Sqlite(source) => StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            },
+            other => other,
+        })
+    }
+
+    /// A private database that disappears with the process (for `--dry-run`
+    /// without a database, and for tests).
+    pub fn open_in_memory() -> Result<Store> {
+        Store::init(Connection::open_in_memory()?, ":memory:".into())
+    }
+
+    fn init(conn: Connection, label: String) -> Result<Store> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        if label != ":memory:" {
+            conn.pragma_update(None, "journal_mode", "wal")?;
+            // WAL with NORMAL is durable across process crashes; only an OS
+            // crash can lose the last transactions, never corrupt the file.
+            conn.pragma_update(None, "synchronous", "normal")?;
+        }
+        let mut store = Store { conn, label };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let found: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                path: self.label.clone(),
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let version = i as i64 + 1;
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)
+                .and_then(|_| tx.pragma_update(None, "user_version", version))
+                .and_then(|_| tx.commit())
+                .map_err(|source| StoreError::Migration { version, source })?;
+            tracing::info!(db = %self.label, version, "applied schema migration");
+        }
+        Ok(())
+    }
+
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Makes sure every configured feed has a row; see [`StoreTx::upsert_feed`].
+    pub fn sync_feeds(&mut self, feeds: &[FeedConfig], now: i64) -> Result<()> {
+        self.write(true, |tx| {
+            for f in feeds {
+                tx.upsert_feed(f, now)?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn feed_state(&self, name: &str) -> Result<Option<FeedState>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, name, url, etag, last_modified, last_status, last_error,
+                    consecutive_errors, last_polled_at, last_success_at, next_poll_at
+             FROM feeds WHERE name = ?1",
+        )?;
+        Ok(stmt
+            .query_row([name], |r| {
+                Ok(FeedState {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    url: r.get(2)?,
+                    etag: r.get(3)?,
+                    last_modified: r.get(4)?,
+                    last_status: r.get(5)?,
+                    last_error: r.get(6)?,
+                    consecutive_errors: r.get(7)?,
+                    last_polled_at: r.get(8)?,
+                    last_success_at: r.get(9)?,
+                    next_poll_at: r.get(10)?,
+                })
+            })
+            .optional()?)
+    }
+
+    pub fn count_items(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM items", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// Runs `f` in one write transaction, committed when `commit` is true and
+    /// `f` succeeds, rolled back otherwise (`--dry-run` passes false).
+    pub fn write<T>(
+        &mut self,
+        commit: bool,
+        f: impl FnOnce(&StoreTx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let tx = StoreTx {
+            tx: self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?,
+        };
+        let out = f(&tx)?;
+        if commit {
+            tx.tx.commit()?;
+        } else {
+            tx.tx.rollback()?;
+        }
+        Ok(out)
+    }
+}
+
+/// A write transaction; see [`Store::write`].
+pub struct StoreTx<'a> {
+    tx: Transaction<'a>,
+}
+
+impl StoreTx<'_> {
+    /// Makes sure the feed has a row and returns its id. A feed whose URL
+    /// changed keeps its history but loses its validators, which belonged to
+    /// the old URL.
+    pub fn upsert_feed(&self, feed: &FeedConfig, now: i64) -> Result<i64> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO feeds (name, url, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET url = excluded.url, etag = NULL, last_modified = NULL
+                WHERE feeds.url <> excluded.url",
+        )?;
+        stmt.execute(params![feed.name, feed.url.as_str(), now])?;
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT id FROM feeds WHERE name = ?1")?;
+        Ok(stmt.query_row([&feed.name], |r| r.get(0))?)
+    }
+
+    /// The first exact key under which the item is already stored, cheapest first.
+    pub fn find_duplicate(&self, feed_id: i64, keys: &ExactKeys) -> Result<Option<DuplicateOf>> {
+        let exists = |sql: &str, p: &dyn rusqlite::ToSql| -> Result<bool> {
+            let mut stmt = self.tx.prepare_cached(sql)?;
+            Ok(stmt.exists([p])?)
+        };
+        {
+            let mut stmt = self
+                .tx
+                .prepare_cached("SELECT 1 FROM items WHERE feed_id = ?1 AND guid = ?2")?;
+            if stmt.exists(params![feed_id, keys.guid])? {
+                return Ok(Some(DuplicateOf::Guid));
+            }
+        }
+        if let Some(url) = &keys.canonical_url {
+            if exists("SELECT 1 FROM items WHERE canonical_url = ?1", url)? {
+                return Ok(Some(DuplicateOf::CanonicalUrl));
+            }
+        }
+        if let Some(hash) = &keys.content_hash {
+            if exists(
+                "SELECT 1 FROM items WHERE content_hash = ?1",
+                &hash.as_slice(),
+            )? {
+                return Ok(Some(DuplicateOf::ContentHash));
+            }
+        }
+        Ok(None)
+    }
+
+    pub fn insert_item(
+        &self,
+        feed_id: i64,
+        item: &Item,
+        keys: &ExactKeys,
+        now: i64,
+    ) -> Result<i64> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO items (feed_id, guid, link, canonical_url, title, text, published_at,
+                                first_seen_at, content_hash, authors, categories)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        stmt.execute(params![
+            feed_id,
+            keys.guid,
+            item.link,
+            keys.canonical_url,
+            item.title,
+            item.text,
+            item.published.map(|d| d.timestamp()),
+            now,
+            keys.content_hash.as_ref().map(|h| h.as_slice()),
+            serde_json::to_string(&item.authors).unwrap_or_else(|_| "[]".into()),
+            serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".into()),
+        ])?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Records the outcome of a poll on the feed row: status, validators,
+    /// error streak and the next due time.
+    pub fn record_poll(&self, feed_id: i64, rec: &PollRecord) -> Result<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "UPDATE feeds SET
+                last_status = ?2,
+                last_http_status = ?3,
+                last_error = ?4,
+                etag = CASE WHEN ?2 = 'fetched' THEN ?5 ELSE etag END,
+                last_modified = CASE WHEN ?2 = 'fetched' THEN ?6 ELSE last_modified END,
+                consecutive_errors = CASE WHEN ?2 = 'failed' THEN consecutive_errors + 1 ELSE 0 END,
+                last_polled_at = ?7,
+                last_success_at = CASE WHEN ?2 = 'failed' THEN last_success_at ELSE ?7 END,
+                next_poll_at = ?8
+             WHERE id = ?1",
+        )?;
+        stmt.execute(params![
+            feed_id,
+            rec.status.as_str(),
+            rec.http_status,
+            rec.error,
+            rec.etag,
+            rec.last_modified,
+            rec.polled_at,
+            rec.next_poll_at,
+        ])?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_newer_schemas_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/dir/test.db");
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        drop(store);
+        // Re-opening is a no-op.
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        store
+            .conn
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        drop(store);
+        match Store::open(&path) {
+            Err(StoreError::SchemaTooNew { found, known, .. }) => {
+                assert_eq!((found, known), (SCHEMA_VERSION + 1, SCHEMA_VERSION));
+            }
+            other => panic!("expected SchemaTooNew, got {:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn every_migration_is_valid_sql_and_append_only_numbering_holds() {
+        // Each file applies on top of the previous ones.
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in MIGRATIONS {
+            conn.execute_batch(sql).unwrap();
+        }
+        assert_eq!(SCHEMA_VERSION as usize, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn a_changed_url_drops_the_old_validators() {
+        let mut store = Store::open_in_memory().unwrap();
+        let feed = |url: &str| FeedConfig {
+            name: "f".into(),
+            url: url::Url::parse(url).unwrap(),
+            interval: Duration::from_secs(60),
+        };
+        store
+            .sync_feeds(&[feed("https://a.example/rss")], 1)
+            .unwrap();
+        let id = store.feed_state("f").unwrap().unwrap().id;
+        store
+            .write(true, |tx| {
+                tx.record_poll(
+                    id,
+                    &PollRecord {
+                        status: PollStatus::Fetched,
+                        http_status: Some(200),
+                        error: None,
+                        etag: Some("\"v1\"".into()),
+                        last_modified: None,
+                        polled_at: 2,
+                        next_poll_at: 62,
+                    },
+                )
+            })
+            .unwrap();
+        store
+            .sync_feeds(&[feed("https://a.example/rss")], 3)
+            .unwrap();
+        assert_eq!(
+            store.feed_state("f").unwrap().unwrap().etag.as_deref(),
+            Some("\"v1\"")
+        );
+        store
+            .sync_feeds(&[feed("https://b.example/rss")], 4)
+            .unwrap();
+        let s = store.feed_state("f").unwrap().unwrap();
+        assert_eq!(
+            (s.id, s.etag, s.url.as_str()),
+            (id, None, "https://b.example/rss")
+        );
+    }
+}
