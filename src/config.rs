@@ -541,12 +541,12 @@ mod tests {
                 ("poll.interval", 2),
                 ("poll.concurrency", 3),
                 ("poll.max_body", 4),
-                ("feed[2].name", 11),
                 ("feed[1].url", 8),
+                ("feed[2].name", 11),
             ]
         );
         assert_eq!(ps[0].column, 12);
-        assert!(ps[4].message.contains("unsupported URL scheme"));
+        assert!(ps[3].message.contains("unsupported URL scheme"));
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub struct Item {
 /// the future; such items count as published when first seen.
 const MAX_FUTURE_SKEW: Duration = Duration::hours(24);
 
-/// Normalises every entry of `feed`, fetched from `base`. Entries with no
+/// Normalises every entry of `feed`, fetched from `base`. Entries with no id,
 /// title, link or text at all are dropped: there is nothing to match or show.
 pub fn normalize_feed(feed: &Feed, base: &Url, now: DateTime<Utc>) -> Vec<Item> {
     let site = feed
@@ -56,7 +56,7 @@ pub fn normalize_entry(
         .unwrap_or_default();
     let text = entry_text(entry);
     let link = pick_link(entry, base);
-    if title.is_empty() && text.is_empty() && link.is_none() {
+    if title.is_empty() && text.is_empty() && link.is_none() && entry.id.trim().is_empty() {
         return None;
     }
     let canonical_url = link

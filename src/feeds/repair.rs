@@ -37,9 +37,15 @@ pub fn prepare(text: &str) -> Cow<'_, str> {
         .split(|c: char| c.is_whitespace() || c == '>' || c == '/')
         .next()
         .unwrap_or("");
-    let new_root = if name.eq_ignore_ascii_case("rss") && root.contains("xmlns=") {
+    let new_root = if name.eq_ignore_ascii_case("rss") {
         // RSS 2.0 has no namespace; one declared as default hides every element.
-        Some(remove_default_xmlns(root))
+        let mut r = if root.contains("xmlns=") { remove_default_xmlns(root) } else { root.to_string() };
+        // feed-rs only reads `<rss>` with a version it knows; 0.93, 0.94 or
+        // none at all are RSS 2.0 in practice.
+        if !["\"0.91\"", "\"0.92\"", "\"2.0\"", "'0.91'", "'0.92'", "'2.0'"].iter().any(|v| r.contains(v)) {
+            r = set_rss_version(&r);
+        }
+        (r != root).then_some(r)
     } else if root.contains(RSS090_NS) {
         Some(root.replace(RSS090_NS, RSS10_NS))
     } else if root.contains(ATOM03_NS) {
@@ -100,6 +106,20 @@ fn root_tag(s: &str) -> Option<(usize, usize)> {
     None
 }
 
+/// Replaces or adds the `version` attribute of an `<rss>` start tag.
+fn set_rss_version(root: &str) -> String {
+    let mut r = root.to_string();
+    if let Some(i) = r.find("version=") {
+        let quote = r[i + 8..].chars().next().unwrap_or('"');
+        if let Some(len) = r[i + 9..].find(quote) {
+            r.replace_range(i..i + 9 + len + 1, "version=\"2.0\"");
+            return r;
+        }
+    }
+    r.insert_str(4, " version=\"2.0\"");
+    r
+}
+
 fn remove_default_xmlns(root: &str) -> String {
     let mut out = root.to_string();
     while let Some(i) = out
@@ -157,14 +177,16 @@ pub fn repair(text: &str) -> (String, Repairs) {
                             i = text.len();
                         }
                     }
-                } else if rest.starts_with("<!--") {
-                    let end = rest.find("-->").map(|e| e + 3).unwrap_or(rest.len());
-                    out.push_str(&rest[..end]);
-                    i += end;
-                } else if rest.starts_with("<?") || rest.starts_with("<!") {
-                    let end = rest.find('>').map(|e| e + 1).unwrap_or(rest.len());
-                    out.push_str(&rest[..end]);
-                    i += end;
+                } else if rest.starts_with("<!--") || rest.starts_with("<?") || rest.starts_with("<!") {
+                    let close = if rest.starts_with("<!--") { "-->" } else { ">" };
+                    match rest.find(close) {
+                        Some(e) => {
+                            out.push_str(&rest[..e + close.len()]);
+                            i += e + close.len();
+                        }
+                        // Cut off by the end of the download: drop it.
+                        None => i = text.len(),
+                    }
                 } else {
                     let Some(end) = tag_end(rest) else {
                         // A tag cut off by the end of the download.
@@ -289,8 +311,8 @@ mod tests {
     #[test]
     fn prolog_junk_and_declarations_go() {
         assert_eq!(
-            prepare("\n\n<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>\n<rss/>").trim(),
-            "<rss/>"
+            prepare("\n\n<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>\n<feed/>").trim(),
+            "<feed/>"
         );
         assert_eq!(
             prepare("<!-- c -->\r\n<?xml version=\"1.0\"?><rss version=\"2.0\"/>"),
@@ -334,6 +356,19 @@ mod tests {
         assert_eq!(s, "<rss><channel><item><description><![CDATA[a & b <p>]]></description></item></channel></rss>");
         assert!(r.closed_cdata);
         assert_eq!(r.closed_elements, 4);
+    }
+
+    #[test]
+    fn rss_without_a_known_version_is_read_as_rss2() {
+        assert_eq!(prepare("<rss>\n</rss>"), "<rss version=\"2.0\">\n</rss>");
+        assert_eq!(prepare("<rss version='0.94'><channel/></rss>"), "<rss version=\"2.0\"><channel/></rss>");
+        assert_eq!(prepare("<rss version=\"2.0\"/>"), "<rss version=\"2.0\"/>");
+    }
+
+    #[test]
+    fn a_cut_off_marker_is_dropped() {
+        let (s, _) = repair("<rss><channel><item><title><![CD");
+        assert_eq!(s, "<rss><channel><item><title></title></item></channel></rss>");
     }
 
     #[test]

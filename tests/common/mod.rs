@@ -1,0 +1,57 @@
+//! Helpers shared by the integration tests: the ../shared material, a
+//! loopback HTTP server, and running the real binary.
+#![allow(dead_code)]
+
+pub mod http;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// `../shared` beside the checkout. Missing: tests skip with a message,
+/// except under CI=true, where it is a failure.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{} is missing; CI=true requires it", dir.display());
+    }
+    eprintln!("skipping: {} not found", dir.display());
+    None
+}
+
+pub fn fixture_feeds() -> Option<PathBuf> {
+    shared_dir().map(|d| d.join("fixtures/feeds"))
+}
+
+/// The built `storywatch` binary.
+pub fn storywatch() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_storywatch"));
+    cmd.env_remove("STORYWATCH_CONFIG").env_remove("RUST_LOG");
+    cmd
+}
+
+/// Runs storywatch with `--config config` and `args`; returns the output.
+pub fn run(config: &Path, args: &[&str]) -> Output {
+    storywatch()
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("storywatch runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Parses the single JSON object `poll --json` prints.
+pub fn poll_json(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "poll failed: {}\n{}", stdout(o), stderr(o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {}", stdout(o)))
+}
