@@ -123,8 +123,8 @@ const MAX_NESTING: usize = 512;
 
 /// Elements that never have an end tag.
 const VOID: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-    "track", "wbr",
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr",
 ];
 
 /// The deepest element nesting a quick scan of the tags finds.
@@ -159,7 +159,10 @@ fn flatten(html: &str) -> String {
         let tag = &html[start..start + len + 1];
         i = start + len + 1;
         if tag.starts_with("<!--") {
-            i = html[start..].find("-->").map(|e| start + e + 3).unwrap_or(html.len());
+            i = html[start..]
+                .find("-->")
+                .map(|e| start + e + 3)
+                .unwrap_or(html.len());
             continue;
         }
         let (name, closing) = tag_name(tag);
@@ -195,7 +198,11 @@ fn tags(html: &str) -> impl Iterator<Item = Tag> + '_ {
         if name.is_empty() {
             continue;
         }
-        return Some(if closing { Tag::Close } else { Tag::Open(name, tag.ends_with("/>")) });
+        return Some(if closing {
+            Tag::Close
+        } else {
+            Tag::Open(name, tag.ends_with("/>"))
+        });
     })
 }
 
@@ -346,7 +353,8 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_flattened_not_parsed_quadratically() {
-        let html = "<div><span>".repeat(100_000) + "deep <b>text</b>" + &"</span></div>".repeat(100_000);
+        let html =
+            "<div><span>".repeat(100_000) + "deep <b>text</b>" + &"</span></div>".repeat(100_000);
         assert_eq!(nesting_depth(&html), 200_001);
         assert_eq!(html_to_text(&html), "deep text");
         let hostile = "<p>".repeat(600) + "a<script>x</script>b<!-- c -->d<br/>e &amp; f";

@@ -129,7 +129,7 @@ impl Pipeline {
                     validators,
                     final_url,
                     ..
-                } = body;
+                } = *body;
                 let (items, repaired) =
                     parse_in_background(bytes, content_type, final_url, now).await?;
                 report.repaired = repaired;

@@ -35,7 +35,7 @@ pub enum Fetched {
     NotModified {
         status: u16,
     },
-    Body(Body),
+    Body(Box<Body>),
 }
 
 #[derive(Debug)]
@@ -168,7 +168,7 @@ impl Fetcher {
                 .and_then(|v: &header::HeaderValue| v.to_str().ok())
                 .map(str::to_string)
         };
-        Ok(Fetched::Body(Body {
+        Ok(Fetched::Body(Box::new(Body {
             bytes,
             status: status.as_u16(),
             content_type: text_header(header::CONTENT_TYPE),
@@ -178,7 +178,7 @@ impl Fetcher {
             },
             final_url,
             max_age: cache_max_age(&headers),
-        }))
+        })))
     }
 
     async fn fetch_file(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
@@ -211,7 +211,7 @@ impl Fetcher {
                 limit: self.max_body,
             });
         }
-        Ok(Fetched::Body(Body {
+        Ok(Fetched::Body(Box::new(Body {
             bytes,
             status: 200,
             content_type: None,
@@ -221,7 +221,7 @@ impl Fetcher {
             },
             final_url: url.clone(),
             max_age: None,
-        }))
+        })))
     }
 
     fn classify(&self, e: reqwest::Error) -> FetchError {

@@ -115,7 +115,9 @@ pub fn parse_feed(
                     tracing::debug!(?repairs, "feed needed repair");
                     (feed, true)
                 }
-                None if count_elements(&prepared, "rss") > 0 && count_elements(&prepared, "channel") == 0 => {
+                None if count_elements(&prepared, "rss") > 0
+                    && count_elements(&prepared, "channel") == 0 =>
+                {
                     return Err(ParseError::NotAFeed("<rss> has no <channel>".into()))
                 }
                 None => return Err(xml_error(strict)),

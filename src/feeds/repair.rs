@@ -39,10 +39,19 @@ pub fn prepare(text: &str) -> Cow<'_, str> {
         .unwrap_or("");
     let new_root = if name.eq_ignore_ascii_case("rss") {
         // RSS 2.0 has no namespace; one declared as default hides every element.
-        let mut r = if root.contains("xmlns=") { remove_default_xmlns(root) } else { root.to_string() };
+        let mut r = if root.contains("xmlns=") {
+            remove_default_xmlns(root)
+        } else {
+            root.to_string()
+        };
         // feed-rs only reads `<rss>` with a version it knows; 0.93, 0.94 or
         // none at all are RSS 2.0 in practice.
-        if !["\"0.91\"", "\"0.92\"", "\"2.0\"", "'0.91'", "'0.92'", "'2.0'"].iter().any(|v| r.contains(v)) {
+        if ![
+            "\"0.91\"", "\"0.92\"", "\"2.0\"", "'0.91'", "'0.92'", "'2.0'",
+        ]
+        .iter()
+        .any(|v| r.contains(v))
+        {
             r = set_rss_version(&r);
         }
         (r != root).then_some(r)
@@ -177,7 +186,10 @@ pub fn repair(text: &str) -> (String, Repairs) {
                             i = text.len();
                         }
                     }
-                } else if rest.starts_with("<!--") || rest.starts_with("<?") || rest.starts_with("<!") {
+                } else if rest.starts_with("<!--")
+                    || rest.starts_with("<?")
+                    || rest.starts_with("<!")
+                {
                     let close = if rest.starts_with("<!--") { "-->" } else { ">" };
                     match rest.find(close) {
                         Some(e) => {
@@ -361,14 +373,20 @@ mod tests {
     #[test]
     fn rss_without_a_known_version_is_read_as_rss2() {
         assert_eq!(prepare("<rss>\n</rss>"), "<rss version=\"2.0\">\n</rss>");
-        assert_eq!(prepare("<rss version='0.94'><channel/></rss>"), "<rss version=\"2.0\"><channel/></rss>");
+        assert_eq!(
+            prepare("<rss version='0.94'><channel/></rss>"),
+            "<rss version=\"2.0\"><channel/></rss>"
+        );
         assert_eq!(prepare("<rss version=\"2.0\"/>"), "<rss version=\"2.0\"/>");
     }
 
     #[test]
     fn a_cut_off_marker_is_dropped() {
         let (s, _) = repair("<rss><channel><item><title><![CD");
-        assert_eq!(s, "<rss><channel><item><title></title></item></channel></rss>");
+        assert_eq!(
+            s,
+            "<rss><channel><item><title></title></item></channel></rss>"
+        );
     }
 
     #[test]

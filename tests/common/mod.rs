@@ -52,6 +52,11 @@ pub fn stderr(o: &Output) -> String {
 
 /// Parses the single JSON object `poll --json` prints.
 pub fn poll_json(o: &Output) -> serde_json::Value {
-    assert!(o.status.success(), "poll failed: {}\n{}", stdout(o), stderr(o));
+    assert!(
+        o.status.success(),
+        "poll failed: {}\n{}",
+        stdout(o),
+        stderr(o)
+    );
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {}", stdout(o)))
 }
