@@ -8,8 +8,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::commands;
 use crate::config::{self, Config};
 use crate::poll::{self, PollError, PollOptions};
+use crate::store::AlertFilter;
 use crate::telemetry::{self, LogFormat};
 
 #[derive(Debug, Parser)]
@@ -54,6 +56,77 @@ pub enum Command {
     },
     /// Validate the config file and print a summary
     CheckConfig,
+    /// Stories: their reference articles and derived watchlists
+    Story {
+        #[command(subcommand)]
+        command: StoryCommand,
+    },
+    /// Explain why a stored item (id, link or canonical URL) matched a story or not;
+    /// a URL not in the store is fetched and scored
+    Explain {
+        #[arg(value_name = "ITEM|URL")]
+        item: String,
+        /// One JSON object per item
+        #[arg(long)]
+        json: bool,
+    },
+    /// Alerts raised so far
+    Alerts {
+        #[command(subcommand)]
+        command: AlertsCommand,
+    },
+    /// Re-run matching over stored items with the current config and show what changed
+    Rescore {
+        /// Only this story
+        #[arg(long, value_name = "ID")]
+        story: Option<String>,
+        /// Items first seen within this period
+        #[arg(long, default_value = "7d", value_parser = parse_duration)]
+        since: std::time::Duration,
+        /// Show the changes only (the default)
+        #[arg(long, conflicts_with = "apply")]
+        dry_run: bool,
+        /// Store the new results and queue the alerts they raise
+        #[arg(long)]
+        apply: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoryCommand {
+    /// Print a story's derived watchlist: entities, aliases, weights, origins, events
+    Show { id: String },
+    /// List the stories
+    List,
+    /// Store another reference article (a file, or a URL to fetch) for a story
+    Add {
+        #[arg(long)]
+        id: String,
+        #[arg(value_name = "PATH|URL")]
+        source: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// List alerts, newest first
+    List {
+        /// One `storywatch.alert.v1` JSON object per line
+        #[arg(long)]
+        json: bool,
+        /// At most this many
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        #[arg(long, value_name = "ID")]
+        story: Option<String>,
+        /// followup, update or new_entity
+        #[arg(long)]
+        kind: Option<String>,
+    },
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s).map_err(|e| e.to_string())
 }
 
 /// A failed command and the exit code it maps to.
@@ -113,7 +186,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let summary = rt
                 .block_on(poll::poll_once(&config, &opts))
                 .map_err(|e| match e {
-                    PollError::UnknownFeed(_) => Failure::config(e),
+                    PollError::UnknownFeed(_) | PollError::Story(_) => Failure::config(e),
                     other => Failure::runtime(other),
                 })?;
             if json {
@@ -129,6 +202,60 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Story { command } => {
+            let out = match command {
+                StoryCommand::Show { id } => commands::story_show(&config, &id),
+                StoryCommand::List => commands::story_list(&config),
+                StoryCommand::Add { id, source } => {
+                    runtime()?.block_on(commands::story_add(&config, &id, &source))
+                }
+            };
+            print!("{}", out.map_err(command_failure)?);
+            Ok(())
+        }
+        Command::Explain { item, json } => {
+            let out = runtime()?
+                .block_on(commands::explain(&config, &item, json))
+                .map_err(command_failure)?;
+            print!("{out}");
+            Ok(())
+        }
+        Command::Alerts { command } => match command {
+            AlertsCommand::List {
+                json,
+                limit,
+                story,
+                kind,
+            } => {
+                let filter = AlertFilter { story, kind, limit };
+                print!(
+                    "{}",
+                    commands::alerts_list(&config, &filter, json).map_err(command_failure)?
+                );
+                Ok(())
+            }
+        },
+        Command::Rescore {
+            story,
+            since,
+            dry_run: _,
+            apply,
+        } => {
+            print!(
+                "{}",
+                commands::rescore(&config, story.as_deref(), since, apply)
+                    .map_err(command_failure)?
+            );
+            Ok(())
+        }
+    }
+}
+
+fn command_failure(e: commands::CommandError) -> Failure {
+    if e.is_usage() {
+        Failure::config(e)
+    } else {
+        Failure::runtime(e)
     }
 }
 
@@ -152,6 +279,22 @@ fn describe(c: &Config) -> String {
         c.poll.max_body
     ));
     out.push_str(&format!("user agent: {}\n", c.poll.user_agent));
+    out.push_str(&format!(
+        "alerts: items older than {} raise none\n",
+        humantime::format_duration(c.alerts.max_age)
+    ));
+    out.push_str(&format!("stories: {}\n", c.stories.len()));
+    for s in &c.stories {
+        out.push_str(&format!(
+            "  {}  threshold {:.2}  {} article(s), {} config entities, {} config events, {} exclude terms\n",
+            s.id,
+            s.threshold,
+            s.articles.len(),
+            s.entities.len(),
+            s.events.len(),
+            s.exclude.len()
+        ));
+    }
     out.push_str(&format!("feeds: {}\n", c.feeds.len()));
     for f in &c.feeds {
         out.push_str(&format!(

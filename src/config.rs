@@ -14,6 +14,9 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
+use crate::matching::entities::Kind;
+pub use crate::matching::watchlist::{ConfigEntity, ConfigEvent};
+
 /// Used when neither `--config` nor `$STORYWATCH_CONFIG` names a file.
 pub const DEFAULT_CONFIG_PATH: &str = "config/storywatch.toml";
 pub const DEFAULT_DB_FILE: &str = "storywatch.db";
@@ -24,6 +27,13 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 pub const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
 /// Shortest feed interval accepted: anything faster is impolite to publishers.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// Score at or above which an item is a follow-up; see `matching::score`.
+pub const DEFAULT_THRESHOLD: f64 = 0.5;
+/// Items published longer ago than this are matched and stored but raise no
+/// alert, so that adding a feed does not flood the sinks with its archive.
+pub const DEFAULT_ALERT_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Matched follow-ups a new name must appear in before it joins the story.
+pub const DEFAULT_EMERGE_AFTER: u32 = 2;
 const MAX_BODY_LIMIT: u64 = 1024 * 1024 * 1024;
 
 /// The project's public address, sent in the User-Agent so publishers can reach us.
@@ -45,6 +55,26 @@ pub struct Config {
     pub storage: StorageConfig,
     pub poll: PollConfig,
     pub feeds: Vec<FeedConfig>,
+    pub stories: Vec<StoryConfig>,
+    pub alerts: AlertsConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct AlertsConfig {
+    pub max_age: Duration,
+}
+
+/// A story: reference articles plus optional watchlist entries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryConfig {
+    pub id: String,
+    /// Reference article files (plain text or HTML), resolved against the config's folder.
+    pub articles: Vec<PathBuf>,
+    pub threshold: f64,
+    pub entities: Vec<ConfigEntity>,
+    pub events: Vec<ConfigEvent>,
+    pub exclude: Vec<String>,
+    pub emerge_after: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +167,49 @@ struct RawConfig {
     poll: RawPoll,
     #[serde(default, rename = "feed")]
     feeds: Vec<RawFeed>,
+    #[serde(default, rename = "story")]
+    stories: Vec<RawStory>,
+    #[serde(default)]
+    alerts: RawAlerts,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlerts {
+    max_age: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStory {
+    id: Spanned<String>,
+    article: Option<Spanned<String>>,
+    articles: Option<Vec<Spanned<String>>>,
+    threshold: Option<Spanned<f64>>,
+    #[serde(default)]
+    entities: Vec<RawEntity>,
+    #[serde(default)]
+    events: Vec<RawEvent>,
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
+    emerge_after: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntity {
+    name: Spanned<String>,
+    #[serde(default)]
+    aliases: Vec<String>,
+    kind: Option<Spanned<String>>,
+    weight: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvent {
+    name: Spanned<String>,
+    triggers: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -216,6 +289,10 @@ impl Config {
     pub fn feed(&self, name: &str) -> Option<&FeedConfig> {
         self.feeds.iter().find(|f| f.name == name)
     }
+
+    pub fn story(&self, id: &str) -> Option<&StoryConfig> {
+        self.stories.iter().find(|s| s.id == id)
+    }
 }
 
 struct Validator<'a> {
@@ -276,12 +353,144 @@ impl Validator<'_> {
                 interval,
             });
         }
+        let stories = self.stories(raw.stories, base_dir);
+        let max_age = raw
+            .alerts
+            .max_age
+            .map(|d| self.duration(&d, Duration::from_secs(60)))
+            .unwrap_or(DEFAULT_ALERT_MAX_AGE);
         Config {
             path: path.to_path_buf(),
             storage: StorageConfig { path: storage_path },
             poll,
             feeds,
+            stories,
+            alerts: AlertsConfig { max_age },
         }
+    }
+
+    fn stories(&mut self, raw: Vec<RawStory>, base_dir: &Path) -> Vec<StoryConfig> {
+        let mut ids = HashSet::new();
+        let mut out = Vec::new();
+        for st in raw {
+            let id = st.id.get_ref().trim().to_string();
+            if id.is_empty()
+                || !id
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
+                self.problem(
+                    st.id.span(),
+                    "story id must be non-empty letters, digits, '-', '_' or '.'",
+                );
+            } else if !ids.insert(id.clone()) {
+                self.problem(st.id.span(), format!("duplicate story id {id:?}"));
+            }
+            let mut articles = Vec::new();
+            for a in st
+                .article
+                .into_iter()
+                .chain(st.articles.into_iter().flatten())
+            {
+                if a.get_ref().trim().is_empty() {
+                    self.problem(a.span(), "article path must not be empty");
+                } else {
+                    articles.push(base_dir.join(a.get_ref().trim()));
+                }
+            }
+            if articles.is_empty() && st.entities.is_empty() {
+                self.problem(
+                    st.id.span(),
+                    "a story needs `article`, `articles` or `entities`",
+                );
+            }
+            let threshold = match st.threshold {
+                Some(t) if !(0.0..=1.0).contains(t.get_ref()) => {
+                    self.problem(t.span(), "threshold must be between 0 and 1");
+                    DEFAULT_THRESHOLD
+                }
+                Some(t) => *t.get_ref(),
+                None => DEFAULT_THRESHOLD,
+            };
+            let mut entities = Vec::new();
+            for e in st.entities {
+                let name = e.name.get_ref().trim().to_string();
+                if name.is_empty() {
+                    self.problem(e.name.span(), "entity name must not be empty");
+                    continue;
+                }
+                let kind = match &e.kind {
+                    None => None,
+                    Some(k) => match Kind::parse(k.get_ref()) {
+                        Some(k) => Some(k),
+                        None => {
+                            self.problem(
+                                k.span(),
+                                "kind must be person, place, organisation or other",
+                            );
+                            None
+                        }
+                    },
+                };
+                let weight = match &e.weight {
+                    Some(w) if !(0.0..=1.0).contains(w.get_ref()) => {
+                        self.problem(w.span(), "weight must be between 0 and 1");
+                        None
+                    }
+                    w => w.as_ref().map(|w| *w.get_ref()),
+                };
+                entities.push(ConfigEntity {
+                    name,
+                    aliases: e
+                        .aliases
+                        .iter()
+                        .map(|a| a.trim().to_string())
+                        .filter(|a| !a.is_empty())
+                        .collect(),
+                    kind,
+                    weight,
+                });
+            }
+            let mut events = Vec::new();
+            for ev in st.events {
+                let triggers: Vec<String> = ev
+                    .triggers
+                    .iter()
+                    .map(|t| t.get_ref().trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                if triggers.is_empty() {
+                    self.problem(ev.name.span(), "an event needs at least one trigger");
+                }
+                events.push(ConfigEvent {
+                    name: ev.name.get_ref().trim().to_string(),
+                    triggers,
+                });
+            }
+            let emerge_after = match st.emerge_after {
+                Some(n) if *n.get_ref() < 1 || *n.get_ref() > 1000 => {
+                    self.problem(n.span(), "emerge_after must be between 1 and 1000");
+                    DEFAULT_EMERGE_AFTER
+                }
+                Some(n) => *n.get_ref() as u32,
+                None => DEFAULT_EMERGE_AFTER,
+            };
+            out.push(StoryConfig {
+                id,
+                articles,
+                threshold,
+                entities,
+                events,
+                exclude: st
+                    .exclude
+                    .iter()
+                    .map(|x| x.get_ref().trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect(),
+                emerge_after,
+            });
+        }
+        out
     }
 
     fn poll(&mut self, raw: RawPoll) -> PollConfig {
@@ -568,6 +777,34 @@ mod tests {
     fn per_host_cannot_exceed_concurrency() {
         let ps = problems("[poll]\nconcurrency = 2\nper_host = 4\n");
         assert_eq!(ps[0].key, "poll.per_host");
+    }
+
+    #[test]
+    fn stories_are_validated() {
+        let c = load(
+            "[[story]]\nid = \"talks\"\narticle = \"stories/talks.txt\"\nthreshold = 0.6\n\
+             entities = [ { name = \"Steve Witkoff\", aliases = [\"Witkoff\"], kind = \"person\", weight = 1.0 } ]\n\
+             events = [ { name = \"prisoner swap\", triggers = [\"prisoner swap\"] } ]\nexclude = [\"Gaza\"]\n",
+        )
+        .unwrap();
+        let s = &c.stories[0];
+        assert_eq!(
+            s.articles,
+            vec![PathBuf::from("/etc/storywatch/stories/talks.txt")]
+        );
+        assert_eq!((s.threshold, s.emerge_after), (0.6, DEFAULT_EMERGE_AFTER));
+        assert_eq!(s.entities[0].kind, Some(Kind::Person));
+        assert_eq!(s.exclude, vec!["Gaza".to_string()]);
+        assert_eq!(c.alerts.max_age, DEFAULT_ALERT_MAX_AGE);
+        let ps = problems("[[story]]\nid = \"x\"\nthreshold = 1.5\nentities = [ { name = \"A\", kind = \"planet\" } ]\n");
+        let keys: Vec<_> = ps.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec!["story[1].threshold", "story[1].entities"],
+            "{ps:?}"
+        );
+        let ps = problems("[[story]]\nid = \"x\"\n");
+        assert!(ps[0].message.contains("needs"));
     }
 
     #[test]

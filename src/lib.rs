@@ -3,21 +3,25 @@
 //! The pipeline, one function call per arrow (see ARCHITECTURE.md):
 //!
 //! ```text
-//! fetch → parse → normalise → dedup → store
-//! feeds::fetch → feeds::parse → feeds::normalize → dedup → store
+//! fetch → parse → normalise → dedup → match → store + alert
+//! feeds::fetch → feeds::parse → feeds::normalize → dedup → matching → store (alerts in the same transaction)
 //! ```
 //!
 //! [`pipeline::Pipeline::poll_feed`] runs it for one feed; [`poll`] runs it
 //! for every feed once. [`cli`] is what the binary calls.
 
+pub mod alerts;
 pub mod backoff;
 pub mod canonical;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod dedup;
 pub mod extract;
 pub mod feeds;
+pub mod matching;
 pub mod pipeline;
 pub mod poll;
 pub mod store;
+pub mod stories;
 pub mod telemetry;

@@ -7,13 +7,20 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use url::Url;
 
+use crate::alerts::payload::{self, AlertItem, AlertPayload, Matched, NewEntity};
 use crate::backoff;
 use crate::config::FeedConfig;
 use crate::dedup::ExactKeys;
 use crate::feeds::fetch::{Body, FetchError, Fetched, Fetcher, Validators};
 use crate::feeds::normalize::{normalize_feed, Item};
 use crate::feeds::parse::{parse_feed, ParseError};
-use crate::store::{PollRecord, PollStatus, Store, StoreError};
+use crate::matching::entities::Kind;
+use crate::matching::matcher::reference_terms;
+use crate::matching::{CorpusStats, Explanation};
+use crate::store::{
+    MatchRow, PollRecord, PollStatus, Store, StoreError, StoreTx, StoredAlert, StoredItem,
+};
+use crate::stories::Story;
 
 /// What can go wrong with one feed; never fatal for the others.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +49,10 @@ pub struct FeedReport {
     pub outcome: FeedOutcome,
     pub items_new: usize,
     pub items_duplicate: usize,
+    /// Items at or above a story's threshold.
+    pub matches: usize,
+    /// Alerts queued (follow-ups and new entities).
+    pub alerts: usize,
     /// The document needed the repair pass to be read.
     pub repaired: bool,
 }
@@ -52,6 +63,17 @@ pub struct Pipeline {
     pub store: Arc<Mutex<Store>>,
     /// False for `--dry-run`: every transaction is rolled back.
     pub commit: bool,
+    /// Stories, their matchers built once per config load.
+    pub matching: Arc<MatchContext>,
+}
+
+/// What matching needs beside the item: the stories and the alert policy.
+pub struct MatchContext {
+    pub stories: Vec<Story>,
+    /// Terms whose document frequency the store keeps (the stories' vocabulary).
+    pub vocabulary: std::collections::HashSet<String>,
+    /// Items published longer ago than this raise no alert.
+    pub alert_max_age: std::time::Duration,
 }
 
 impl Pipeline {
@@ -63,6 +85,8 @@ impl Pipeline {
             outcome: FeedOutcome::Fetched,
             items_new: 0,
             items_duplicate: 0,
+            matches: 0,
+            alerts: 0,
             repaired: false,
         };
         match self.try_poll(feed, &mut report).await {
@@ -73,6 +97,8 @@ impl Pipeline {
                 report.outcome = FeedOutcome::Failed(reason.clone());
                 report.items_new = 0;
                 report.items_duplicate = 0;
+                report.matches = 0;
+                report.alerts = 0;
                 let retry_after = match &e {
                     FeedError::Fetch(f) => f.retry_after(),
                     _ => None,
@@ -135,28 +161,53 @@ impl Pipeline {
                 report.repaired = repaired;
                 let rec = success_record(feed, PollStatus::Fetched, status, Some(validators), now);
                 let commit = self.commit;
-                let (new, dup) = self
+                let ctx = self.matching.clone();
+                let counts = self
                     .blocking(move |store| {
                         store.write(commit, |tx| {
                             let id = tx.upsert_feed(&feed_cfg, rec.polled_at)?;
-                            let (mut new, mut dup) = (0, 0);
+                            let mut c = ItemCounts::default();
                             for item in &items {
                                 let keys = ExactKeys::of(item);
                                 if tx.find_duplicate(id, &keys)?.is_some() {
-                                    dup += 1;
-                                } else {
-                                    tx.insert_item(id, item, &keys, now.timestamp())?;
-                                    new += 1;
+                                    c.duplicate += 1;
+                                    continue;
                                 }
+                                let item_id = tx.insert_item(id, item, &keys, now.timestamp())?;
+                                c.new += 1;
+                                let stored = StoredItem {
+                                    id: item_id,
+                                    feed: feed_cfg.name.clone(),
+                                    guid: keys.guid.clone(),
+                                    link: item.link.clone(),
+                                    canonical_url: keys.canonical_url.clone(),
+                                    title: item.title.clone(),
+                                    text: item.text.clone(),
+                                    published_at: item.published.map(|p| p.timestamp()),
+                                    first_seen_at: now.timestamp(),
+                                };
+                                let m = match_item(tx, &ctx, &stored, true, now.timestamp())?;
+                                c.matches += m.matches;
+                                c.alerts += m.alerts;
                             }
                             tx.record_poll(id, &rec)?;
-                            Ok((new, dup))
+                            Ok(c)
                         })
                     })
                     .await?;
-                report.items_new = new;
-                report.items_duplicate = dup;
-                tracing::info!(feed = %feed.name, items_new = new, items_duplicate = dup, repaired, "fetched");
+                report.items_new = counts.new;
+                report.items_duplicate = counts.duplicate;
+                report.matches = counts.matches;
+                report.alerts = counts.alerts;
+                tracing::info!(
+                    feed = %feed.name,
+                    items_new = counts.new,
+                    items_duplicate = counts.duplicate,
+                    matches = counts.matches,
+                    alerts = counts.alerts,
+                    repaired,
+                    "fetched"
+                );
             }
         }
         Ok(())
@@ -255,4 +306,182 @@ pub fn redact(url: &Url) -> String {
         u.set_query(Some("***"));
     }
     u.to_string()
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct ItemCounts {
+    new: usize,
+    duplicate: usize,
+    matches: usize,
+    alerts: usize,
+}
+
+/// What matching one item did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MatchOutcome {
+    pub matches: usize,
+    pub alerts: usize,
+}
+
+/// Document frequencies read inside the current transaction.
+struct TxCorpus<'a, 'b>(&'a StoreTx<'b>);
+
+impl CorpusStats for TxCorpus<'_, '_> {
+    fn n_docs(&self) -> u64 {
+        self.0.n_docs().unwrap_or(0)
+    }
+    fn df(&self, term: &str) -> u64 {
+        self.0.df(term).unwrap_or(0)
+    }
+}
+
+/// Matches one stored item against every story, stores the explanations and
+/// queues the alerts they raise, all in the caller's transaction. With
+/// `count_doc` the item is also added to the corpus statistics (new items;
+/// a rescore of stored ones passes false).
+pub fn match_item(
+    tx: &StoreTx<'_>,
+    ctx: &MatchContext,
+    item: &StoredItem,
+    count_doc: bool,
+    now: i64,
+) -> Result<MatchOutcome, StoreError> {
+    let mut out = MatchOutcome::default();
+    if ctx.stories.is_empty() {
+        return Ok(out);
+    }
+    if count_doc {
+        let doc = reference_terms(&[&item.title, &item.text]);
+        tx.count_document(doc.terms().filter(|t| ctx.vocabulary.contains(*t)))?;
+    }
+    let corpus = TxCorpus(tx);
+    for story in &ctx.stories {
+        let ex = story.matcher.explain(&item.title, &item.text, &corpus);
+        if ex.entities.is_empty() {
+            continue;
+        }
+        let explanation = serde_json::to_string(&ex).unwrap_or_default();
+        tx.insert_match(
+            &MatchRow {
+                item_id: item.id,
+                story: &story.id,
+                score: ex.score,
+                matched: ex.is_match(),
+                explanation: &explanation,
+            },
+            now,
+        )?;
+        if !ex.is_match() {
+            continue;
+        }
+        out.matches += 1;
+        let published = item.published_at.unwrap_or(item.first_seen_at);
+        if published + (ctx.alert_max_age.as_secs() as i64) < now {
+            tracing::debug!(story = %story.id, item = item.id, "match too old to alert");
+        } else if tx.insert_alert(&followup_alert(story, item, &ex, now))? {
+            out.alerts += 1;
+        }
+        out.alerts += emerge(tx, story, item, &ex, now)?;
+    }
+    Ok(out)
+}
+
+fn followup_alert(story: &Story, item: &StoredItem, ex: &Explanation, now: i64) -> StoredAlert {
+    let id = payload::alert_id(&story.id, "followup", &format!("item:{}", item.id));
+    let p = AlertPayload {
+        kind_of_payload: payload::ALERT_TYPE.to_string(),
+        id: id.clone(),
+        created_at: payload::rfc3339(now),
+        story: story.id.clone(),
+        kind: "followup".to_string(),
+        score: Some(ex.score),
+        item: Some(alert_item(item)),
+        matched: Matched {
+            entities: ex.entities.clone(),
+            events: ex.events.clone(),
+            new_entities: Vec::new(),
+        },
+        snippets: ex.snippets.clone(),
+        components: Some(ex.components),
+        cluster: None,
+    };
+    StoredAlert {
+        id,
+        story: story.id.clone(),
+        kind: "followup".to_string(),
+        item_id: Some(item.id),
+        score: Some(ex.score),
+        created_at: now,
+        payload: serde_json::to_string(&p).unwrap_or_default(),
+    }
+}
+
+pub fn alert_item(item: &StoredItem) -> AlertItem {
+    AlertItem {
+        id: item.id,
+        title: item.title.clone(),
+        url: item.link.clone(),
+        canonical_url: item.canonical_url.clone(),
+        feed: item.feed.clone(),
+        published: item.published_at.map(payload::rfc3339),
+        summary: payload::summary(&item.text),
+    }
+}
+
+/// Names beside the story in matched items: once one has appeared in
+/// `emerge_after` of them, it joins the story and one `new_entity` alert says so.
+fn emerge(
+    tx: &StoreTx<'_>,
+    story: &Story,
+    item: &StoredItem,
+    ex: &Explanation,
+    now: i64,
+) -> Result<usize, StoreError> {
+    let mut alerts = 0;
+    for (name, kind) in &ex.unknown_names {
+        if *kind == Kind::Other {
+            continue;
+        }
+        let seen = tx.record_sighting(&story.id, name, kind.as_str(), item.id)?;
+        if seen < story.emerge_after || !tx.insert_emerged(&story.id, name, kind.as_str(), now)? {
+            continue;
+        }
+        let items = tx.sighting_items(&story.id, name)?;
+        let id = payload::alert_id(&story.id, "new_entity", name);
+        let p = AlertPayload {
+            kind_of_payload: payload::ALERT_TYPE.to_string(),
+            id: id.clone(),
+            created_at: payload::rfc3339(now),
+            story: story.id.clone(),
+            kind: "new_entity".to_string(),
+            score: None,
+            item: Some(alert_item(item)),
+            matched: Matched {
+                entities: Vec::new(),
+                events: Vec::new(),
+                new_entities: vec![NewEntity {
+                    name: name.clone(),
+                    kind: kind.as_str().to_string(),
+                    items,
+                }],
+            },
+            snippets: Vec::new(),
+            components: None,
+            cluster: None,
+        };
+        let row = StoredAlert {
+            id,
+            story: story.id.clone(),
+            kind: "new_entity".to_string(),
+            item_id: Some(item.id),
+            score: None,
+            created_at: now,
+            payload: serde_json::to_string(&p).unwrap_or_default(),
+        };
+        if tx.insert_alert(&row)? {
+            tracing::info!(story = %story.id, entity = %name, "new entity joined the story");
+            alerts += 1;
+        }
+    }
+    Ok(alerts)
 }

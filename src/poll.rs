@@ -11,8 +11,9 @@ use tokio::task::JoinSet;
 
 use crate::config::Config;
 use crate::feeds::fetch::{FetchError, Fetcher};
-use crate::pipeline::{FeedOutcome, FeedReport, Pipeline};
+use crate::pipeline::{FeedOutcome, FeedReport, MatchContext, Pipeline};
 use crate::store::{Store, StoreError};
+use crate::stories::{self, StoryError};
 
 #[derive(Debug, Clone, Default)]
 pub struct PollOptions {
@@ -30,6 +31,8 @@ pub enum PollError {
     UnknownFeed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Story(#[from] StoryError),
     #[error("cannot set up the HTTP client: {0}")]
     Client(#[from] FetchError),
 }
@@ -43,6 +46,10 @@ pub struct PollSummary {
     pub failed: usize,
     pub items_new: usize,
     pub items_duplicate: usize,
+    /// Items at or above a story's threshold.
+    pub matches: usize,
+    /// Alerts queued by this poll.
+    pub alerts: usize,
     pub errors: Vec<FeedErrorLine>,
     #[serde(skip)]
     pub reports: Vec<FeedReport>,
@@ -70,6 +77,8 @@ impl PollSummary {
         }
         self.items_new += r.items_new;
         self.items_duplicate += r.items_duplicate;
+        self.matches += r.matches;
+        self.alerts += r.alerts;
         self.reports.push(r);
     }
 
@@ -83,8 +92,8 @@ impl PollSummary {
             .unwrap_or(4)
             .max(4);
         let mut out = format!(
-            "{:width$}  {:<12} {:>5} {:>5}  DETAIL\n",
-            "FEED", "STATUS", "NEW", "DUP"
+            "{:width$}  {:<12} {:>5} {:>5} {:>6}  DETAIL\n",
+            "FEED", "STATUS", "NEW", "DUP", "ALERTS"
         );
         for r in &self.reports {
             let (status, detail) = match &r.outcome {
@@ -100,18 +109,22 @@ impl PollSummary {
                 FeedOutcome::Failed(e) => ("failed", e.as_str()),
             };
             out.push_str(&format!(
-                "{:width$}  {:<12} {:>5} {:>5}  {}\n",
-                r.feed, status, r.items_new, r.items_duplicate, detail
+                "{:width$}  {:<12} {:>5} {:>5} {:>6}  {}",
+                r.feed, status, r.items_new, r.items_duplicate, r.alerts, detail
             ));
+            out = out.trim_end().to_string();
+            out.push('\n');
         }
         out.push_str(&format!(
-            "{} feeds: {} fetched, {} not modified, {} failed; {} new items, {} duplicates\n",
+            "{} feeds: {} fetched, {} not modified, {} failed; {} new items, {} duplicates; {} matches, {} alerts\n",
             self.feeds,
             self.fetched,
             self.not_modified,
             self.failed,
             self.items_new,
-            self.items_duplicate
+            self.items_duplicate,
+            self.matches,
+            self.alerts
         ));
         out
     }
@@ -126,12 +139,14 @@ pub async fn poll_once(config: &Config, opts: &PollOptions) -> Result<PollSummar
             .ok_or_else(|| PollError::UnknownFeed(name.clone()))?],
         None => config.feeds.clone(),
     };
-    let store = open_store(config, opts.dry_run)?;
+    let mut store = open_store(config, opts.dry_run)?;
+    let matching = Arc::new(match_context(&mut store, config, !opts.dry_run)?);
     let store = Arc::new(Mutex::new(store));
     let pipeline = Arc::new(Pipeline {
         fetcher: Fetcher::new(&config.poll)?,
         store,
         commit: !opts.dry_run,
+        matching,
     });
     // Bounds the feeds in flight (bodies in memory, parse work), not just requests.
     let slots = Arc::new(Semaphore::new(config.poll.concurrency.get()));
@@ -175,6 +190,24 @@ pub async fn poll_once(config: &Config, opts: &PollOptions) -> Result<PollSummar
         summary.add(r);
     }
     Ok(summary)
+}
+
+/// Loads the stories (config files and the store) and, unless this is a dry
+/// run, mirrors the config's reference articles into the store.
+pub fn match_context(
+    store: &mut Store,
+    config: &Config,
+    write: bool,
+) -> Result<MatchContext, StoryError> {
+    let stories = stories::load_stories(store, config)?;
+    if write {
+        stories::sync_config_articles(store, &stories, chrono::Utc::now().timestamp())?;
+    }
+    Ok(MatchContext {
+        vocabulary: stories::vocabulary(&stories),
+        stories,
+        alert_max_age: config.alerts.max_age,
+    })
 }
 
 /// `--dry-run` must not create a database: with none on disk it polls

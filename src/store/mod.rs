@@ -15,7 +15,10 @@ use crate::dedup::ExactKeys;
 use crate::feeds::normalize::Item;
 
 /// Applied in order; the position (1-based) is the schema version. Append only.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_stories.sql"),
+];
 
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -229,6 +232,102 @@ impl Store {
             .optional()?)
     }
 
+    /// Reference articles of a story, oldest first: (source, title, text).
+    pub fn story_articles(&self, story: &str) -> Result<Vec<StoredArticle>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT source, title, text FROM story_articles WHERE story_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([story], |r| {
+            Ok(StoredArticle {
+                source: r.get(0)?,
+                title: r.get(1)?,
+                text: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Story ids that have articles in the store (some only through `story add`).
+    pub fn stored_story_ids(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT story_id FROM story_articles ORDER BY story_id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn emerged_entities(&self, story: &str) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT name, kind FROM emerged_entities WHERE story_id = ?1 ORDER BY created_at, name",
+        )?;
+        let rows = stmt.query_map([story], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Alerts, newest first, optionally filtered.
+    pub fn alerts(&self, filter: &AlertFilter) -> Result<Vec<StoredAlert>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, story_id, kind, item_id, score, created_at, payload FROM alerts
+             WHERE (?1 IS NULL OR story_id = ?1) AND (?2 IS NULL OR kind = ?2)
+             ORDER BY created_at DESC, rowid DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                filter.story,
+                filter.kind,
+                filter.limit.map(|l| l as i64).unwrap_or(-1)
+            ],
+            |r| {
+                Ok(StoredAlert {
+                    id: r.get(0)?,
+                    story: r.get(1)?,
+                    kind: r.get(2)?,
+                    item_id: r.get(3)?,
+                    score: r.get(4)?,
+                    created_at: r.get(5)?,
+                    payload: r.get(6)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Items by id or by link / canonical URL.
+    pub fn find_items(&self, key: &str) -> Result<Vec<StoredItem>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT i.id, f.name, i.guid, i.link, i.canonical_url, i.title, i.text, i.published_at, i.first_seen_at
+             FROM items i JOIN feeds f ON f.id = i.feed_id
+             WHERE i.id = ?1 OR i.link = ?2 OR i.canonical_url = ?2 OR i.canonical_url = ?3
+             ORDER BY i.id",
+        )?;
+        let id: i64 = key.parse().unwrap_or(-1);
+        let canonical = crate::canonical::canonicalize_str(key, None);
+        let rows = stmt.query_map(params![id, key, canonical], stored_item)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Items first seen at or after `since` (unix seconds), oldest first.
+    pub fn items_since(&self, since: i64) -> Result<Vec<StoredItem>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT i.id, f.name, i.guid, i.link, i.canonical_url, i.title, i.text, i.published_at, i.first_seen_at
+             FROM items i JOIN feeds f ON f.id = i.feed_id
+             WHERE i.first_seen_at >= ?1 ORDER BY i.id",
+        )?;
+        let rows = stmt.query_map([since], stored_item)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Stored match explanations of an item: (story, score, matched, explanation JSON).
+    pub fn matches_of(&self, item_id: i64) -> Result<Vec<(String, f64, bool, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT story_id, score, matched, explanation FROM matches WHERE item_id = ?1 ORDER BY story_id",
+        )?;
+        let rows = stmt.query_map([item_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn count_items(&self) -> Result<u64> {
         let n: i64 = self
             .conn
@@ -256,6 +355,68 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredArticle {
+    pub source: String,
+    pub title: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub story: Option<String>,
+    pub kind: Option<String>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAlert {
+    pub id: String,
+    pub story: String,
+    pub kind: String,
+    pub item_id: Option<i64>,
+    pub score: Option<f64>,
+    pub created_at: i64,
+    pub payload: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredItem {
+    pub id: i64,
+    pub feed: String,
+    pub guid: String,
+    pub link: Option<String>,
+    pub canonical_url: Option<String>,
+    pub title: String,
+    pub text: String,
+    pub published_at: Option<i64>,
+    pub first_seen_at: i64,
+}
+
+fn stored_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
+    Ok(StoredItem {
+        id: r.get(0)?,
+        feed: r.get(1)?,
+        guid: r.get(2)?,
+        link: r.get(3)?,
+        canonical_url: r.get(4)?,
+        title: r.get(5)?,
+        text: r.get(6)?,
+        published_at: r.get(7)?,
+        first_seen_at: r.get(8)?,
+    })
+}
+
+/// A match result as stored.
+#[derive(Debug, Clone)]
+pub struct MatchRow<'a> {
+    pub item_id: i64,
+    pub story: &'a str,
+    pub score: f64,
+    pub matched: bool,
+    pub explanation: &'a str,
 }
 
 /// A write transaction; see [`Store::write`].
@@ -336,6 +497,125 @@ impl StoreTx<'_> {
             serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".into()),
         ])?;
         Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Stores a reference article; returns false when it was already stored
+    /// with the same text.
+    pub fn upsert_story_article(
+        &self,
+        story: &str,
+        source: &str,
+        title: &str,
+        text: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO story_articles (story_id, source, title, text, added_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (story_id, source) DO UPDATE SET title = excluded.title, text = excluded.text
+                WHERE story_articles.text <> excluded.text OR story_articles.title <> excluded.title",
+        )?;
+        Ok(stmt.execute(params![story, source, title, text, now])? > 0)
+    }
+
+    pub fn insert_match(&self, m: &MatchRow<'_>, now: i64) -> Result<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO matches (item_id, story_id, score, matched, explanation, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (item_id, story_id) DO UPDATE SET
+                score = excluded.score, matched = excluded.matched, explanation = excluded.explanation",
+        )?;
+        stmt.execute(params![
+            m.item_id,
+            m.story,
+            m.score,
+            m.matched,
+            m.explanation,
+            now
+        ])?;
+        Ok(())
+    }
+
+    /// Inserts an alert unless one with the same id exists; true when inserted.
+    pub fn insert_alert(&self, a: &StoredAlert) -> Result<bool> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO alerts (id, story_id, kind, item_id, score, created_at, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
+        )?;
+        Ok(stmt.execute(params![
+            a.id,
+            a.story,
+            a.kind,
+            a.item_id,
+            a.score,
+            a.created_at,
+            a.payload
+        ])? > 0)
+    }
+
+    /// Records that `name` appeared beside the story in a matched item and
+    /// returns in how many distinct matched items it has appeared so far.
+    pub fn record_sighting(
+        &self,
+        story: &str,
+        name: &str,
+        kind: &str,
+        item_id: i64,
+    ) -> Result<u32> {
+        let mut ins = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO entity_sightings (story_id, name, kind, item_id) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        ins.execute(params![story, name, kind, item_id])?;
+        let mut count = self.tx.prepare_cached(
+            "SELECT count(*) FROM entity_sightings WHERE story_id = ?1 AND name = ?2",
+        )?;
+        Ok(count.query_row(params![story, name], |r| r.get(0))?)
+    }
+
+    pub fn sighting_items(&self, story: &str, name: &str) -> Result<Vec<i64>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT item_id FROM entity_sightings WHERE story_id = ?1 AND name = ?2 ORDER BY item_id",
+        )?;
+        let rows = stmt.query_map(params![story, name], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Adds an emerged entity; true when it is new to the story.
+    pub fn insert_emerged(&self, story: &str, name: &str, kind: &str, now: i64) -> Result<bool> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO emerged_entities (story_id, name, kind, created_at) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        Ok(stmt.execute(params![story, name, kind, now])? > 0)
+    }
+
+    /// One more document in the corpus, containing these vocabulary terms.
+    pub fn count_document<'t>(&self, terms: impl IntoIterator<Item = &'t str>) -> Result<()> {
+        self.tx
+            .prepare_cached("UPDATE corpus SET n_docs = n_docs + 1 WHERE id = 1")?
+            .execute([])?;
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO term_df (term, df) VALUES (?1, 1) ON CONFLICT (term) DO UPDATE SET df = df + 1",
+        )?;
+        for t in terms {
+            stmt.execute([t])?;
+        }
+        Ok(())
+    }
+
+    pub fn n_docs(&self) -> Result<u64> {
+        let n: i64 = self
+            .tx
+            .prepare_cached("SELECT n_docs FROM corpus WHERE id = 1")?
+            .query_row([], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    pub fn df(&self, term: &str) -> Result<u64> {
+        let n: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT df FROM term_df WHERE term = ?1")?
+            .query_row([term], |r| r.get(0))
+            .optional()?;
+        Ok(n.unwrap_or(0) as u64)
     }
 
     /// Records the outcome of a poll on the feed row: status, validators,

@@ -1,0 +1,7 @@
+//! Alerts: what storywatch tells its users. An alert is written as a row in
+//! the same transaction as the item and match that caused it; delivery comes
+//! later and reads these rows.
+
+pub mod payload;
+
+pub use payload::{alert_id, AlertItem, AlertPayload, Matched, NewEntity, ALERT_TYPE};

@@ -1,0 +1,115 @@
+//! The `storywatch.alert.v1` payload: the contract that `alerts list --json`
+//! prints and webhooks carry. Fields are only ever added.
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::matching::matcher::{EntityHit, EventHit};
+use crate::matching::score::Components;
+
+pub const ALERT_TYPE: &str = "storywatch.alert.v1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertPayload {
+    #[serde(rename = "type")]
+    pub kind_of_payload: String,
+    pub id: String,
+    pub created_at: String,
+    pub story: String,
+    /// `followup`, `update` or `new_entity`.
+    pub kind: String,
+    pub score: Option<f64>,
+    pub item: Option<AlertItem>,
+    pub matched: Matched,
+    pub snippets: Vec<String>,
+    /// Each part of the score; see ARCHITECTURE.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub components: Option<Components>,
+    pub cluster: Option<Cluster>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertItem {
+    pub id: i64,
+    pub title: String,
+    pub url: Option<String>,
+    pub canonical_url: Option<String>,
+    pub feed: String,
+    pub published: Option<String>,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Matched {
+    pub entities: Vec<EntityHit>,
+    pub events: Vec<EventHit>,
+    pub new_entities: Vec<NewEntity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewEntity {
+    pub name: String,
+    pub kind: String,
+    /// Items it appeared in.
+    pub items: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cluster {
+    pub id: String,
+    pub size: u32,
+}
+
+/// A stable alert id: the same story, kind and subject always give the same
+/// id, so an alert computed twice (a rescore, a crash and retry) is one alert.
+pub fn alert_id(story: &str, kind: &str, subject: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [story, kind, subject] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    let d = h.finalize();
+    let mut id = String::from("swa_");
+    for b in &d[..12] {
+        id.push_str(&format!("{b:02x}"));
+    }
+    id
+}
+
+pub fn rfc3339(ts: i64) -> String {
+    Utc.timestamp_opt(ts, 0)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The first ~280 characters of a text, cut at a word.
+pub fn summary(text: &str) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= 280 {
+        return flat;
+    }
+    let cut: String = flat.chars().take(280).collect();
+    format!("{}…", cut.rsplit_once(' ').map(|(a, _)| a).unwrap_or(&cut))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_stable_and_distinct() {
+        let a = alert_id("talks", "followup", "item:42");
+        assert_eq!(a, alert_id("talks", "followup", "item:42"));
+        assert_ne!(a, alert_id("talks", "update", "item:42"));
+        assert_ne!(alert_id("ab", "c", "d"), alert_id("a", "bc", "d"));
+        assert!(a.starts_with("swa_") && a.len() == 28);
+    }
+
+    #[test]
+    fn summaries_are_short() {
+        let s = summary(&"word ".repeat(200));
+        assert!(s.chars().count() <= 281 && s.ends_with('…'));
+    }
+}

@@ -1,0 +1,442 @@
+//! The inspection and tuning commands: `story`, `explain`, `alerts list`,
+//! `rescore`. Each returns its output as text so the CLI stays wiring.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::alerts::AlertPayload;
+use crate::config::Config;
+use crate::feeds::fetch::{Fetched, Fetcher, Validators};
+use crate::matching::Explanation;
+use crate::pipeline::{match_item, MatchContext};
+use crate::poll::match_context;
+use crate::store::{AlertFilter, Store, StoreError, StoredItem};
+use crate::stories::{self, article_from_text, StoryError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Story(#[from] StoryError),
+    #[error("cannot fetch {url}: {reason}")]
+    Fetch { url: String, reason: String },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    NotFound(String),
+}
+
+impl CommandError {
+    /// Unknown names are usage errors (exit 2); the rest are runtime failures.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            CommandError::NotFound(_) | CommandError::Story(StoryError::Unknown(_))
+        )
+    }
+}
+
+/// `story show ID`: the derived watchlist.
+pub fn story_show(config: &Config, id: &str) -> Result<String, CommandError> {
+    let store = Store::open(&config.storage.path)?;
+    let story = stories::load_story(&store, config.story(id), id)?;
+    let mut out = format!(
+        "story {} (threshold {:.2}, {} reference article{})\n",
+        story.id,
+        story.threshold,
+        story.articles.len(),
+        if story.articles.len() == 1 { "" } else { "s" }
+    );
+    for a in &story.articles {
+        let _ = writeln!(out, "  article: {} ({})", a.title, a.source);
+    }
+    out.push_str(&crate::matching::watchlist::render(&story.watchlist));
+    Ok(out)
+}
+
+/// `story list`: every story with its article count.
+pub fn story_list(config: &Config) -> Result<String, CommandError> {
+    let store = Store::open(&config.storage.path)?;
+    let mut out = String::new();
+    for s in stories::load_stories(&store, config)? {
+        let _ = writeln!(
+            out,
+            "{}  threshold {:.2}  {} article(s)  {} entities  {} event types",
+            s.id,
+            s.threshold,
+            s.articles.len(),
+            s.watchlist.entities.len(),
+            s.watchlist.events.len()
+        );
+    }
+    Ok(out)
+}
+
+/// `story add --id ID PATH|URL`: stores another reference article.
+pub async fn story_add(config: &Config, id: &str, source: &str) -> Result<String, CommandError> {
+    let raw = if source.starts_with("http://") || source.starts_with("https://") {
+        fetch_text(config, source).await?
+    } else {
+        let bytes = std::fs::read(source).map_err(|e| CommandError::Read {
+            path: source.to_string(),
+            source: e,
+        })?;
+        crate::feeds::charset::decode(&bytes, None).text
+    };
+    let (title, text) = article_from_text(&raw);
+    if title.is_empty() && text.is_empty() {
+        return Err(CommandError::NotFound(format!("{source} has no text")));
+    }
+    let mut store = Store::open(&config.storage.path)?;
+    let source_key = if source.contains("://") {
+        source.to_string()
+    } else {
+        std::fs::canonicalize(source)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| source.to_string())
+    };
+    let now = Utc::now().timestamp();
+    let changed = store.write(true, |tx| {
+        tx.upsert_story_article(id, &source_key, &title, &text, now)
+    })?;
+    let story = stories::load_story(&store, config.story(id), id)?;
+    Ok(format!(
+        "{} article {:?} for story {} ({} entities, {} event types now)\n",
+        if changed { "stored" } else { "unchanged:" },
+        title,
+        id,
+        story.watchlist.entities.len(),
+        story.watchlist.events.len()
+    ))
+}
+
+async fn fetch_text(config: &Config, url: &str) -> Result<String, CommandError> {
+    let parsed = url::Url::parse(url).map_err(|e| CommandError::Fetch {
+        url: url.to_string(),
+        reason: e.to_string(),
+    })?;
+    let fetcher = Fetcher::new(&config.poll).map_err(|e| CommandError::Fetch {
+        url: url.to_string(),
+        reason: e.to_string(),
+    })?;
+    match fetcher.fetch(&parsed, &Validators::default()).await {
+        Ok(Fetched::Body(b)) => {
+            let charset = b
+                .content_type
+                .as_deref()
+                .and_then(crate::feeds::charset::charset_from_content_type);
+            Ok(crate::feeds::charset::decode(&b.bytes, charset).text)
+        }
+        Ok(Fetched::NotModified { .. }) => Err(CommandError::Fetch {
+            url: url.to_string(),
+            reason: "not modified".into(),
+        }),
+        Err(e) => Err(CommandError::Fetch {
+            url: url.to_string(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// `explain ITEM|URL`: why a stored item (by id, link or canonical URL)
+/// matched or not; a URL not in the store is fetched and scored live.
+pub async fn explain(config: &Config, key: &str, json: bool) -> Result<String, CommandError> {
+    let mut store = Store::open(&config.storage.path)?;
+    let ctx = match_context(&mut store, config, false)?;
+    let items = store.find_items(key)?;
+    let mut out = String::new();
+    if items.is_empty() {
+        if !(key.starts_with("http://") || key.starts_with("https://")) {
+            return Err(CommandError::NotFound(format!(
+                "no stored item {key:?} (give an item id or URL)"
+            )));
+        }
+        let raw = fetch_text(config, key).await?;
+        let (title, text) = article_from_text(&raw);
+        let item = StoredItem {
+            id: 0,
+            feed: "(fetched)".into(),
+            guid: key.to_string(),
+            link: Some(key.to_string()),
+            canonical_url: crate::canonical::canonicalize_str(key, None),
+            title,
+            text,
+            published_at: None,
+            first_seen_at: Utc::now().timestamp(),
+        };
+        render_explanations(&mut out, &store, &ctx, &item, json)?;
+        return Ok(out);
+    }
+    for item in &items {
+        render_explanations(&mut out, &store, &ctx, item, json)?;
+    }
+    Ok(out)
+}
+
+fn render_explanations(
+    out: &mut String,
+    store: &Store,
+    ctx: &MatchContext,
+    item: &StoredItem,
+    json: bool,
+) -> Result<(), CommandError> {
+    let explanations = live_explanations(store, ctx, item)?;
+    if json {
+        let v = serde_json::json!({
+            "item": crate::pipeline::alert_item(item),
+            "stories": explanations.iter().map(|(s, e)| serde_json::json!({"story": s, "explanation": e})).collect::<Vec<_>>(),
+        });
+        let _ = writeln!(out, "{v}");
+        return Ok(());
+    }
+    let _ = writeln!(
+        out,
+        "item {}: {:?} ({}{})",
+        item.id,
+        item.title,
+        item.feed,
+        item.published_at
+            .map(|p| format!(", published {}", crate::alerts::payload::rfc3339(p)))
+            .unwrap_or_default()
+    );
+    if let Some(l) = &item.link {
+        let _ = writeln!(out, "  {l}");
+    }
+    for (story, ex) in &explanations {
+        out.push_str(&render_explanation(story, ex));
+    }
+    Ok(())
+}
+
+/// Current explanations against every story (a rolled-back transaction
+/// gives access to the corpus statistics without writing).
+fn live_explanations(
+    store: &Store,
+    ctx: &MatchContext,
+    item: &StoredItem,
+) -> Result<Vec<(String, Explanation)>, CommandError> {
+    let _ = store;
+    Ok(ctx
+        .stories
+        .iter()
+        .map(|s| {
+            (
+                s.id.clone(),
+                s.matcher
+                    .explain(&item.title, &item.text, &crate::matching::UniformCorpus),
+            )
+        })
+        .collect())
+}
+
+pub fn render_explanation(story: &str, ex: &Explanation) -> String {
+    let mut out = String::new();
+    let verdict = if ex.excluded_by.is_some() {
+        format!("excluded by {:?}", ex.excluded_by.as_deref().unwrap_or(""))
+    } else if ex.is_match() {
+        "follow-up".to_string()
+    } else {
+        "not a follow-up".to_string()
+    };
+    let _ = writeln!(
+        out,
+        "  story {story}: score {:.2} {} threshold {:.2} → {verdict}",
+        ex.score,
+        if ex.is_match() { "≥" } else { "<" },
+        ex.threshold
+    );
+    let ents: Vec<String> = ex
+        .entities
+        .iter()
+        .map(|e| {
+            format!(
+                "{} ({}) ×{}{}",
+                e.name,
+                e.kind.as_str(),
+                e.count,
+                if e.in_title { " [title]" } else { "" }
+            )
+        })
+        .collect();
+    let evs: Vec<String> = ex
+        .events
+        .iter()
+        .map(|e| format!("{} ×{}", e.name, e.count))
+        .collect();
+    let _ = writeln!(
+        out,
+        "    entities: {}",
+        if ents.is_empty() {
+            "none".into()
+        } else {
+            ents.join(", ")
+        }
+    );
+    let _ = writeln!(
+        out,
+        "    events:   {}",
+        if evs.is_empty() {
+            "none".into()
+        } else {
+            evs.join(", ")
+        }
+    );
+    let c = &ex.components;
+    let _ = writeln!(
+        out,
+        "    components: entities {:.2}, events {:.2}, together {:.2}, similarity {:.2}, focus {:.2}, gate {:.1}",
+        c.entities, c.events, c.cooccurrence, c.similarity, c.focus, c.gate
+    );
+    for s in &ex.snippets {
+        let _ = writeln!(out, "    > {s}");
+    }
+    out
+}
+
+/// `alerts list`: newest first, with the why; `--json` prints one payload per line.
+pub fn alerts_list(
+    config: &Config,
+    filter: &AlertFilter,
+    json: bool,
+) -> Result<String, CommandError> {
+    let store = Store::open(&config.storage.path)?;
+    let alerts = store.alerts(filter)?;
+    let mut out = String::new();
+    if json {
+        for a in &alerts {
+            let _ = writeln!(out, "{}", a.payload);
+        }
+        return Ok(out);
+    }
+    let _ = writeln!(
+        out,
+        "{} alert{}",
+        alerts.len(),
+        if alerts.len() == 1 { "" } else { "s" }
+    );
+    for a in &alerts {
+        let Ok(p) = serde_json::from_str::<AlertPayload>(&a.payload) else {
+            let _ = writeln!(
+                out,
+                "{}  {}  {}  (unreadable payload)",
+                a.id, a.kind, a.story
+            );
+            continue;
+        };
+        let title = p.item.as_ref().map(|i| i.title.as_str()).unwrap_or("");
+        let _ = writeln!(
+            out,
+            "{}  {:<10} {:<16} {}  {}",
+            p.created_at,
+            p.kind,
+            p.story,
+            p.score
+                .map(|s| format!("{s:.2}"))
+                .unwrap_or_else(|| "    ".into()),
+            title
+        );
+        match p.kind.as_str() {
+            "new_entity" => {
+                for e in &p.matched.new_entities {
+                    let _ = writeln!(
+                        out,
+                        "    new {}: {} (in items {:?})",
+                        e.kind, e.name, e.items
+                    );
+                }
+            }
+            _ => {
+                let why: Vec<String> = p
+                    .matched
+                    .entities
+                    .iter()
+                    .map(|e| e.name.clone())
+                    .chain(p.matched.events.iter().map(|e| e.name.clone()))
+                    .collect();
+                let _ = writeln!(out, "    why: {}", why.join(", "));
+                if let Some(s) = p.snippets.first() {
+                    let _ = writeln!(out, "    > {s}");
+                }
+                if let Some(u) = p.item.as_ref().and_then(|i| i.url.as_ref()) {
+                    let _ = writeln!(out, "    {u}");
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `rescore`: re-runs matching over stored items with the current config and
+/// shows what changed; with `apply`, stores the new results and queues the
+/// alerts (regardless of `[alerts] max_age`: raising them is the point).
+pub fn rescore(
+    config: &Config,
+    story: Option<&str>,
+    since: Duration,
+    apply: bool,
+) -> Result<String, CommandError> {
+    let mut store = Store::open(&config.storage.path)?;
+    let mut ctx = match_context(&mut store, config, apply)?;
+    if let Some(id) = story {
+        if !ctx.stories.iter().any(|s| s.id == id) {
+            return Err(CommandError::Story(StoryError::Unknown(id.to_string())));
+        }
+        ctx.stories.retain(|s| s.id == id);
+    }
+    ctx.alert_max_age = Duration::from_secs(u32::MAX as u64);
+    let now = Utc::now().timestamp();
+    let items = store.items_since(now - since.as_secs() as i64)?;
+    let mut out = String::new();
+    let (mut gained, mut lost) = (0, 0);
+    for item in &items {
+        let before: Vec<(String, bool)> = store
+            .matches_of(item.id)?
+            .into_iter()
+            .map(|(s, _, m, _)| (s, m))
+            .collect();
+        for s in &ctx.stories {
+            let ex = s
+                .matcher
+                .explain(&item.title, &item.text, &crate::matching::UniformCorpus);
+            let was = before.iter().any(|(id, m)| id == &s.id && *m);
+            if ex.is_match() && !was {
+                gained += 1;
+                let _ = writeln!(
+                    out,
+                    "  + {:<16} {:.2}  item {}  {}",
+                    s.id, ex.score, item.id, item.title
+                );
+            } else if !ex.is_match() && was {
+                lost += 1;
+                let _ = writeln!(
+                    out,
+                    "  - {:<16} {:.2}  item {}  {}",
+                    s.id, ex.score, item.id, item.title
+                );
+            }
+        }
+    }
+    let mut queued = 0;
+    if apply {
+        queued = store.write(true, |tx| {
+            let mut n = 0;
+            for item in &items {
+                n += match_item(tx, &ctx, item, false, now)?.alerts;
+            }
+            Ok(n)
+        })?;
+    }
+    let head = format!(
+        "{} stored item(s) rescored: {gained} would alert now that did not, {lost} no longer would{}\n",
+        items.len(),
+        if apply { format!("; applied, {queued} alert(s) queued") } else { " (dry run; --apply to queue)".to_string() }
+    );
+    Ok(head + &out)
+}

@@ -1,0 +1,619 @@
+//! Proper-noun phrases in running text, typed where the gazetteer or a cue
+//! word tells. Used to derive a story's watchlist from its reference article,
+//! to measure how much of an item is about the story, and to notice names
+//! that newly appear beside it. No model, no network: capitalisation, a few
+//! lists and the sentence structure.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use super::gazetteer;
+use super::text::{fold, sentences, words};
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Person,
+    Place,
+    Organisation,
+    Other,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Person => "person",
+            Kind::Place => "place",
+            Kind::Organisation => "organisation",
+            Kind::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "person" => Kind::Person,
+            "place" | "location" | "country" | "city" => Kind::Place,
+            "organisation" | "organization" | "org" => Kind::Organisation,
+            "other" | "event" | "misc" => Kind::Other,
+            _ => return None,
+        })
+    }
+}
+
+/// One occurrence of a proper-noun phrase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mention {
+    /// The canonical name: the gazetteer's name where it knows the phrase,
+    /// else the phrase as written with possessives folded ("Putin's" → "Putin").
+    pub name: String,
+    pub kind: Kind,
+    /// Index of the sentence it occurs in (0 is the first line: the title).
+    pub sentence: usize,
+    /// True when kind and name come from the gazetteer or a cue word.
+    pub confident: bool,
+}
+
+/// What the gazetteer knows about a folded phrase.
+#[derive(Debug, Clone)]
+pub struct Known {
+    pub name: &'static str,
+    pub kind: Kind,
+}
+
+/// Folded alias → gazetteer entry (countries, demonyms, cities, organisations, people).
+pub fn known_names() -> &'static HashMap<String, Known> {
+    static MAP: OnceLock<HashMap<String, Known>> = OnceLock::new();
+    MAP.get_or_init(|| {
+        let mut m = HashMap::new();
+        let mut add = |alias: &str, name: &'static str, kind: Kind| {
+            let key = fold(alias).trim().to_string();
+            if !key.is_empty() {
+                m.entry(key).or_insert(Known { name, kind });
+            }
+        };
+        for (name, aliases) in gazetteer::KNOWN_PEOPLE {
+            add(name, name, Kind::Person);
+            for a in *aliases {
+                add(a, name, Kind::Person);
+            }
+        }
+        for (name, aliases, demonyms) in gazetteer::COUNTRIES {
+            add(name, name, Kind::Place);
+            for a in aliases.iter().chain(demonyms.iter()) {
+                add(a, name, Kind::Place);
+            }
+        }
+        for (name, aliases) in gazetteer::CITIES {
+            add(name, name, Kind::Place);
+            for a in *aliases {
+                add(a, name, Kind::Place);
+            }
+        }
+        for (name, aliases) in gazetteer::ORGANISATIONS {
+            add(name, name, Kind::Organisation);
+            for a in *aliases {
+                add(a, name, Kind::Organisation);
+            }
+        }
+        m
+    })
+}
+
+fn is_common(word_folded: &str) -> bool {
+    static SET: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
+    SET.get_or_init(|| {
+        gazetteer::COMMON_CAPITALISED
+            .iter()
+            .map(|w| fold(w).trim().to_string())
+            .collect()
+    })
+    .contains(word_folded)
+}
+
+fn is_cue(word_folded: &str) -> bool {
+    static SET: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
+    SET.get_or_init(|| {
+        gazetteer::PERSON_CUES
+            .iter()
+            .map(|w| fold(w).trim().to_string())
+            .collect()
+    })
+    .contains(word_folded)
+}
+
+/// Title words that modify a cue ("Special Envoy", "Deputy Foreign Minister").
+const CUE_MODIFIERS: &[&str] = &[
+    "special",
+    "deputy",
+    "vice",
+    "foreign",
+    "defence",
+    "defense",
+    "prime",
+    "chief",
+    "senior",
+    "former",
+    "acting",
+    "interim",
+    "us",
+    "presidential",
+    "kremlin",
+    "white",
+    "house",
+    "state",
+    "top",
+    "lead",
+    "head",
+];
+
+/// Nouns that continue a title after its cue word.
+const TITLE_WORDS: &[&str] = &[
+    "state",
+    "staff",
+    "affairs",
+    "security",
+    "council",
+    "office",
+    "general",
+    "justice",
+    "interior",
+    "finance",
+    "treasury",
+    "commerce",
+    "energy",
+    "health",
+    "education",
+    "trade",
+    "economy",
+    "envoy",
+    "officer",
+    "commander",
+    "adviser",
+    "advisor",
+    "the",
+];
+
+/// Lower-case words allowed inside a name ("Bank of England", "Ursula von der Leyen").
+const PARTICLES: &[&str] = &[
+    "of", "de", "da", "di", "del", "der", "den", "van", "von", "bin", "al", "la", "le", "du",
+    "dos", "das", "el", "y",
+];
+
+/// Words that end organisation or event names.
+const ORG_HEADS: &[&str] = &[
+    "library",
+    "summit",
+    "accords",
+    "accord",
+    "agreement",
+    "war",
+    "council",
+    "ministry",
+    "party",
+    "group",
+    "agency",
+    "bank",
+    "university",
+    "court",
+    "forum",
+    "union",
+    "committee",
+    "office",
+    "department",
+    "parliament",
+    "assembly",
+    "commission",
+    "corporation",
+    "company",
+    "institute",
+    "foundation",
+    "alliance",
+    "coalition",
+    "army",
+    "forces",
+    "command",
+    "service",
+    "news",
+    "times",
+    "post",
+    "press",
+    "conference",
+    "talks",
+    "treaty",
+    "fund",
+    "organisation",
+    "organization",
+    "association",
+];
+
+fn is_capitalised(word: &str) -> bool {
+    word.chars().next().is_some_and(|c| c.is_uppercase())
+}
+
+/// Strips a possessive ending: "Putin's" → "Putin", "Peskov’" → "Peskov".
+fn strip_possessive(word: &str) -> (&str, bool) {
+    for suffix in ["'s", "’s", "'", "’"] {
+        if let Some(w) = word.strip_suffix(suffix) {
+            return (w, true);
+        }
+    }
+    (word, false)
+}
+
+/// Whether a name is a news outlet (attribution, not content).
+pub fn is_media(name: &str) -> bool {
+    static SET: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
+    SET.get_or_init(|| {
+        gazetteer::NEWS_MEDIA
+            .iter()
+            .map(|m| fold(m).trim().to_string())
+            .collect()
+    })
+    .contains(fold(name).trim())
+}
+
+/// Finds the proper-noun phrases of `text` (its first line counts as a
+/// sentence). News outlets are left out: they are attribution, not content.
+pub fn mentions(text: &str) -> Vec<Mention> {
+    let mut out = raw_mentions(text);
+    out.retain(|m| !is_media(&m.name));
+    out
+}
+
+fn raw_mentions(text: &str) -> Vec<Mention> {
+    let known = known_names();
+    let mut out = Vec::new();
+    for (si, sentence) in sentences(text).into_iter().enumerate() {
+        let ws: Vec<(usize, &str)> = words(sentence).collect();
+        if is_heading(sentence, &ws) {
+            known_phrases(&ws, si, known, &mut out);
+            continue;
+        }
+        let mut i = 0;
+        while i < ws.len() {
+            let (start, w) = ws[i];
+            if !is_capitalised(w) {
+                i += 1;
+                continue;
+            }
+            // Grow a run of capitalised words (with particles inside), stopping
+            // at punctuation between words and after a possessive.
+            let mut run: Vec<&str> = Vec::new();
+            let mut j = i;
+            let mut prev_end = start;
+            while j < ws.len() {
+                let (s, w) = ws[j];
+                if j > i {
+                    let gap = sentence[prev_end..s].trim();
+                    // "St. Petersburg", "J. D. Vance": an abbreviation's period stays inside.
+                    let abbrev = gap == "."
+                        && run.last().is_some_and(|p: &&str| {
+                            p.chars().count() == 1
+                                || [
+                                    "st", "mr", "mrs", "ms", "dr", "gen", "sen", "gov", "lt",
+                                    "col", "sgt", "jr",
+                                ]
+                                .contains(&p.to_lowercase().as_str())
+                        });
+                    if !gap.is_empty() && !abbrev {
+                        break;
+                    }
+                }
+                let lower = w.to_lowercase();
+                let particle = PARTICLES.contains(&lower.as_str())
+                    && !run.is_empty()
+                    && ws.get(j + 1).is_some_and(|(_, n)| is_capitalised(n));
+                if !(is_capitalised(w) || particle) {
+                    break;
+                }
+                let (bare, possessive) = strip_possessive(w);
+                run.push(bare);
+                prev_end = s + w.len();
+                j += 1;
+                if possessive {
+                    break;
+                }
+            }
+            let initial = i == 0;
+            i = j.max(i + 1);
+            emit_run(&run, si, initial, known, &mut out);
+        }
+    }
+    out
+}
+
+/// A title-case line ("A Glimmer of Hope Amidst Tensions"): capitalisation
+/// says nothing there, so only names the gazetteer knows are taken from it.
+fn is_heading(sentence: &str, ws: &[(usize, &str)]) -> bool {
+    if ws.len() < 2 || sentence.ends_with(['.', '!', '?', ':', ';', '"', '’', '”']) {
+        return false;
+    }
+    let long: Vec<&str> = ws
+        .iter()
+        .map(|(_, w)| *w)
+        .filter(|w| w.chars().count() >= 4)
+        .collect();
+    !long.is_empty() && long.iter().filter(|w| is_capitalised(w)).count() * 5 >= long.len() * 4
+}
+
+/// The gazetteer's phrases (up to four words, longest first) among `ws`.
+fn known_phrases(
+    ws: &[(usize, &str)],
+    sentence: usize,
+    known: &HashMap<String, Known>,
+    out: &mut Vec<Mention>,
+) {
+    let mut i = 0;
+    while i < ws.len() {
+        let mut found = None;
+        for len in (1..=4.min(ws.len() - i)).rev() {
+            let phrase: Vec<&str> = ws[i..i + len]
+                .iter()
+                .map(|(_, w)| strip_possessive(w).0)
+                .collect();
+            if let Some(k) = known.get(fold(&phrase.join(" ")).trim()) {
+                found = Some((len, k));
+                break;
+            }
+        }
+        match found {
+            Some((len, k)) => {
+                out.push(Mention {
+                    name: k.name.to_string(),
+                    kind: k.kind,
+                    sentence,
+                    confident: true,
+                });
+                i += len;
+            }
+            None => i += 1,
+        }
+    }
+}
+
+/// Splits a capitalised run at cue words and common words and types the parts.
+fn emit_run(
+    run: &[&str],
+    sentence: usize,
+    initial: bool,
+    known: &HashMap<String, Known>,
+    out: &mut Vec<Mention>,
+) {
+    if let Some(k) = known.get(fold(&run.join(" ")).trim()) {
+        out.push(Mention {
+            name: k.name.to_string(),
+            kind: k.kind,
+            sentence,
+            confident: true,
+        });
+        return;
+    }
+    // Drop leading common words ("The Kremlin", "However Putin"), but not
+    // names that look like them ("US").
+    let mut k = 0;
+    while k < run.len()
+        && is_common(fold(run[k]).trim())
+        && !known.contains_key(fold(run[k]).trim())
+    {
+        k += 1;
+    }
+    let run = &run[k..];
+    let initial = initial && k == 0;
+    if run.is_empty() {
+        return;
+    }
+    // The last cue word splits titles from the name: "US Special Envoy Steve Witkoff".
+    let folded: Vec<String> = run.iter().map(|w| fold(w).trim().to_string()).collect();
+    if let Some(c) = folded.iter().rposition(|w| is_cue(w)) {
+        // What precedes the cue may hold places or organisations ("Russian President").
+        for (idx, f) in folded[..c].iter().enumerate() {
+            if CUE_MODIFIERS.contains(&f.as_str()) || is_cue(f) {
+                continue;
+            }
+            if let Some(k) = known.get(f) {
+                out.push(Mention {
+                    name: k.name.to_string(),
+                    kind: k.kind,
+                    sentence,
+                    confident: true,
+                });
+            } else if idx == 0 && !initial {
+                emit_run(&run[..1], sentence, false, known, out);
+            }
+        }
+        // Title words after the cue ("Secretary of State Marco Rubio",
+        // "Chief of the General Staff Valery Gerasimov") are not the name.
+        let mut start = c + 1;
+        while start < run.len() {
+            let f = fold(run[start]).trim().to_string();
+            if PARTICLES.contains(&f.as_str())
+                || CUE_MODIFIERS.contains(&f.as_str())
+                || TITLE_WORDS.contains(&f.as_str())
+                || is_cue(&f)
+            {
+                start += 1;
+            } else {
+                break;
+            }
+        }
+        let name = &run[start.min(run.len())..];
+        if !name.is_empty() {
+            let phrase = name.join(" ");
+            let f = fold(&phrase).trim().to_string();
+            let (name, kind) = match known.get(&f) {
+                Some(k) => (k.name.to_string(), k.kind),
+                None => (phrase, Kind::Person),
+            };
+            out.push(Mention {
+                name,
+                kind,
+                sentence,
+                confident: true,
+            });
+        }
+        return;
+    }
+    let phrase = run.join(" ");
+    let f = fold(&phrase).trim().to_string();
+    if run.len() > 4 {
+        // Too long for one name: take what the gazetteer knows inside it.
+        let ws: Vec<(usize, &str)> = run.iter().map(|w| (0, *w)).collect();
+        known_phrases(&ws, sentence, known, out);
+        return;
+    }
+    if let Some(k) = known.get(&f) {
+        out.push(Mention {
+            name: k.name.to_string(),
+            kind: k.kind,
+            sentence,
+            confident: true,
+        });
+        return;
+    }
+    // A run the gazetteer does not know as a whole may hold names it knows
+    // ("OSCE Moscow Summit", "UK and Germany"): take those, and what is left
+    // between them as names of their own.
+    if run.len() > 1 {
+        let mut spans: Vec<(usize, usize, Option<&Known>)> = Vec::new();
+        let mut i = 0;
+        while i < run.len() {
+            let found = (1..=4.min(run.len() - i)).rev().find_map(|len| {
+                known
+                    .get(fold(&run[i..i + len].join(" ")).trim())
+                    .map(|k| (len, k))
+            });
+            match found {
+                Some((len, k)) => {
+                    spans.push((i, i + len, Some(k)));
+                    i += len;
+                }
+                None => {
+                    match spans.last_mut() {
+                        Some((_, end, None)) if *end == i => *end = i + 1,
+                        _ => spans.push((i, i + 1, None)),
+                    }
+                    i += 1;
+                }
+            }
+        }
+        if spans.iter().any(|(_, _, k)| k.is_some()) {
+            for (a, b, k) in spans {
+                match k {
+                    Some(k) => out.push(Mention {
+                        name: k.name.to_string(),
+                        kind: k.kind,
+                        sentence,
+                        confident: true,
+                    }),
+                    None => {
+                        let part: Vec<&str> = run[a..b]
+                            .iter()
+                            .copied()
+                            .filter(|w| !PARTICLES.contains(&w.to_lowercase().as_str()))
+                            .collect();
+                        if !part.is_empty() {
+                            emit_run(&part, sentence, false, known, out);
+                        }
+                    }
+                }
+            }
+            return;
+        }
+    }
+    if run.len() == 1 {
+        let w = run[0];
+        // Single capitalised words: skip common words, short tokens and
+        // numbers; a sentence-initial word is only a name if the gazetteer says so.
+        if initial
+            || is_common(&f)
+            || ORG_HEADS.contains(&f.as_str())
+            || w.chars().count() < 3
+            || !w.chars().any(char::is_alphabetic)
+        {
+            return;
+        }
+        let kind = if w.chars().all(|c| c.is_uppercase() || !c.is_alphabetic()) {
+            Kind::Organisation
+        } else {
+            Kind::Other
+        };
+        out.push(Mention {
+            name: w.to_string(),
+            kind,
+            sentence,
+            confident: false,
+        });
+        return;
+    }
+    let last = folded.last().map(String::as_str).unwrap_or("");
+    let kind = if ORG_HEADS.contains(&last) {
+        Kind::Other
+    } else if run.len() <= 4
+        && run.iter().all(|w| {
+            w.chars()
+                .all(|c| c.is_alphabetic() || c == '-' || c == '\'')
+        })
+    {
+        Kind::Person
+    } else {
+        Kind::Other
+    };
+    out.push(Mention {
+        name: phrase,
+        kind,
+        sentence,
+        confident: false,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(text: &str) -> Vec<(String, Kind)> {
+        mentions(text)
+            .into_iter()
+            .map(|m| (m.name, m.kind))
+            .collect()
+    }
+
+    #[test]
+    fn titles_split_from_names_and_possessives_fold() {
+        let n = names(
+            "US Special Envoy Steve Witkoff met with Russian President Vladimir Putin on Friday.",
+        );
+        assert!(n.contains(&("Steve Witkoff".into(), Kind::Person)), "{n:?}");
+        assert!(
+            n.contains(&("Vladimir Putin".into(), Kind::Person)),
+            "{n:?}"
+        );
+        assert!(
+            n.iter().any(|(n, k)| n == "Russia" && *k == Kind::Place),
+            "{n:?}"
+        );
+        let n = names("A year on, Witkoff’s third meeting with Putin's aides.");
+        assert!(
+            n.iter()
+                .any(|(n, _)| n == "Witkoff" || n == "Steve Witkoff"),
+            "{n:?}"
+        );
+    }
+
+    #[test]
+    fn sentence_initial_common_words_are_not_names() {
+        let n = names(
+            "However, the talks stalled. Despite this, Kremlin spokesman Dmitry Peskov spoke.",
+        );
+        assert!(
+            !n.iter().any(|(n, _)| n == "However" || n == "Despite"),
+            "{n:?}"
+        );
+        assert!(
+            n.iter()
+                .any(|(n, k)| n == "Dmitry Peskov" && *k == Kind::Person),
+            "{n:?}"
+        );
+    }
+}

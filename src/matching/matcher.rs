@@ -1,0 +1,459 @@
+//! One compiled matcher per story: every alias, event trigger and exclude
+//! term in one Aho-Corasick automaton over folded text, so the cost per item
+//! does not grow with the number of aliases beyond the automaton itself.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use serde::{Deserialize, Serialize};
+
+use super::entities::{mentions, Kind};
+use super::score::{score, Components, Signals};
+use super::text::{fold, sentences};
+use super::watchlist::{index, Watchlist};
+
+/// Word endings that still name the entity: English and German possessive
+/// and genitive, and Slavic case endings in Latin and Cyrillic script
+/// ("Putins", "Путина", "Peskovem"). Only for names of four letters or more.
+const INFLECTIONS: &[&str] = &[
+    "s", "a", "u", "e", "y", "i", "om", "em", "ym", "im", "ovi", "owi", "ie", "ia", "ym", "ach",
+    "ami", "ow", "ов", "а", "у", "е", "ом", "ым", "им", "ой", "ем", "ы", "и", "ю", "ого", "ому",
+    "ой", "ую", "ого", "ім", "ові", "еві",
+];
+
+enum Target {
+    Entity { idx: usize, inflect: bool },
+    Event { idx: usize, rest: Vec<String> },
+    Exclude(usize),
+}
+
+#[derive(Debug, Clone)]
+struct EntityInfo {
+    name: String,
+    kind: Kind,
+    weight: f64,
+}
+
+/// The reference article as a BM25 query: stem → occurrences (capped).
+#[derive(Debug, Clone, Default)]
+pub struct Reference {
+    terms: BTreeMap<String, u32>,
+    len: usize,
+}
+
+impl Reference {
+    pub fn terms(&self) -> impl Iterator<Item = &str> {
+        self.terms.keys().map(String::as_str)
+    }
+}
+
+/// Document frequencies of the stored corpus, for BM25's idf.
+pub trait CorpusStats {
+    fn n_docs(&self) -> u64;
+    fn df(&self, term: &str) -> u64;
+}
+
+/// Used when no corpus is at hand (tests, `explain` of a URL): every term
+/// counts the same.
+pub struct UniformCorpus;
+
+impl CorpusStats for UniformCorpus {
+    fn n_docs(&self) -> u64 {
+        0
+    }
+    fn df(&self, _: &str) -> u64 {
+        0
+    }
+}
+
+pub struct Matcher {
+    pub story: String,
+    pub threshold: f64,
+    ac: Option<AhoCorasick>,
+    /// Per automaton pattern, what it stands for (several targets can share a spelling).
+    targets: Vec<Vec<Target>>,
+    entities: Vec<EntityInfo>,
+    events: Vec<(String, String)>,
+    exclude: Vec<String>,
+    index: HashMap<String, usize>,
+    reference: Reference,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityHit {
+    pub name: String,
+    pub kind: Kind,
+    pub count: u32,
+    pub in_title: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventHit {
+    pub name: String,
+    pub count: u32,
+}
+
+/// Why an item scored what it did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    pub score: f64,
+    pub threshold: f64,
+    pub components: Components,
+    pub entities: Vec<EntityHit>,
+    pub events: Vec<EventHit>,
+    pub snippets: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded_by: Option<String>,
+    /// Proper nouns in the item that the watchlist does not know (candidates
+    /// for emerging entities).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown_names: Vec<(String, Kind)>,
+}
+
+impl Explanation {
+    pub fn is_match(&self) -> bool {
+        self.score >= self.threshold
+    }
+}
+
+impl Matcher {
+    pub fn new(story: &str, threshold: f64, wl: &Watchlist, reference_texts: &[&str]) -> Matcher {
+        let mut patterns: Vec<String> = Vec::new();
+        let mut targets: Vec<Vec<Target>> = Vec::new();
+        let mut by_pattern: HashMap<String, usize> = HashMap::new();
+        let mut add = |pattern: String, t: Target| {
+            if pattern.trim().is_empty() {
+                return;
+            }
+            let i = *by_pattern.entry(pattern.clone()).or_insert_with(|| {
+                patterns.push(pattern);
+                targets.push(Vec::new());
+                targets.len() - 1
+            });
+            targets[i].push(t);
+        };
+        let mut entities = Vec::new();
+        for (idx, e) in wl.entities.iter().enumerate() {
+            for name in std::iter::once(&e.name).chain(e.aliases.iter()) {
+                let f = fold(name);
+                let inflect =
+                    matches!(e.kind, Kind::Person | Kind::Place) && f.trim().chars().count() >= 4;
+                add(f.trim_end().to_string(), Target::Entity { idx, inflect });
+            }
+            entities.push(EntityInfo {
+                name: e.name.clone(),
+                kind: e.kind,
+                weight: e.weight,
+            });
+        }
+        let mut events = Vec::new();
+        for (idx, ev) in wl.events.iter().enumerate() {
+            for t in &ev.triggers {
+                let stems: Vec<String> = fold(t)
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect();
+                if let Some((first, rest)) = stems.split_first() {
+                    add(
+                        format!(" {first}"),
+                        Target::Event {
+                            idx,
+                            rest: rest.to_vec(),
+                        },
+                    );
+                }
+            }
+            events.push((ev.id.clone(), ev.name.clone()));
+        }
+        for (i, x) in wl.exclude.iter().enumerate() {
+            add(fold(x).trim_end().to_string(), Target::Exclude(i));
+        }
+        let ac = (!patterns.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .build(&patterns)
+                .expect("patterns are plain strings")
+        });
+        Matcher {
+            story: story.to_string(),
+            threshold,
+            ac,
+            targets,
+            entities,
+            events,
+            exclude: wl.exclude.clone(),
+            index: index(wl),
+            reference: reference_terms(reference_texts),
+        }
+    }
+
+    /// Scores one item and explains the score.
+    pub fn explain(&self, title: &str, text: &str, corpus: &dyn CorpusStats) -> Explanation {
+        let mut ent_count: BTreeMap<usize, (u32, bool)> = BTreeMap::new();
+        let mut ev_count: BTreeMap<usize, u32> = BTreeMap::new();
+        let mut excluded_by = None;
+        let mut sentence_hits: Vec<(usize, usize, &str)> = Vec::new(); // (entities, events, sentence)
+        let (mut cooc, mut ent_ev) = (0, 0);
+
+        let title_sentences = if title.trim().is_empty() {
+            Vec::new()
+        } else {
+            vec![title.trim()]
+        };
+        let body_sentences = sentences(text);
+        for (n, sentence) in title_sentences
+            .iter()
+            .chain(body_sentences.iter())
+            .enumerate()
+        {
+            let in_title = n < title_sentences.len();
+            let folded = fold(sentence);
+            let (mut ents, mut evs) = (HashSet::new(), HashSet::new());
+            self.scan(&folded, |t| match t {
+                Hit::Entity(i) => {
+                    ents.insert(i);
+                }
+                Hit::Event(i) => {
+                    evs.insert(i);
+                }
+                Hit::Exclude(i) => excluded_by = Some(self.exclude[i].clone()),
+            });
+            for &i in &ents {
+                let e = ent_count.entry(i).or_insert((0, false));
+                e.0 += 1;
+                e.1 |= in_title;
+            }
+            for &i in &evs {
+                *ev_count.entry(i).or_insert(0) += 1;
+            }
+            if !ents.is_empty() && !evs.is_empty() {
+                ent_ev += 1;
+            }
+            if (!ents.is_empty() && !evs.is_empty()) || ents.len() >= 2 {
+                cooc += 1;
+            }
+            if !ents.is_empty() || !evs.is_empty() {
+                sentence_hits.push((ents.len(), evs.len(), sentence));
+            }
+        }
+
+        // Focus: how much of the item's naming is about the story.
+        let full = if title.trim().is_empty() {
+            text.to_string()
+        } else {
+            format!("{}\n{}", title.trim(), text)
+        };
+        let (mut story_mentions, mut all_mentions) = (0, 0);
+        let mut unknown: BTreeMap<String, Kind> = BTreeMap::new();
+        for m in mentions(&full) {
+            all_mentions += 1;
+            if self.knows(&m.name) {
+                story_mentions += 1;
+            } else if m.kind != Kind::Other || m.confident {
+                unknown.entry(m.name).or_insert(m.kind);
+            }
+        }
+        // Names the automaton found but the capitalisation scan missed
+        // (lower-case text, Cyrillic inflections) still count as story mentions.
+        let found: usize = ent_count.values().map(|(c, _)| *c as usize).sum();
+        if found > story_mentions {
+            all_mentions += found - story_mentions;
+            story_mentions = found;
+        }
+
+        let signals = Signals {
+            entities: ent_count
+                .keys()
+                .map(|&i| (self.entities[i].weight, ent_count[&i].1))
+                .collect(),
+            event_types: ev_count.len(),
+            cooccurring_sentences: cooc,
+            entity_event_sentences: ent_ev,
+            similarity: self.similarity(&full, corpus),
+            story_mentions,
+            all_mentions,
+            excluded: excluded_by.is_some(),
+        };
+        let components = score(&signals);
+
+        sentence_hits.sort_by_key(|h| std::cmp::Reverse(h.0 * 2 + h.1));
+        let snippets = sentence_hits
+            .iter()
+            .filter(|(_, _, s)| !title_sentences.contains(s))
+            .take(2)
+            .map(|(_, _, s)| clip(s, 300))
+            .collect();
+        Explanation {
+            score: components.score,
+            threshold: self.threshold,
+            components,
+            entities: ent_count
+                .iter()
+                .map(|(&i, &(count, in_title))| EntityHit {
+                    name: self.entities[i].name.clone(),
+                    kind: self.entities[i].kind,
+                    count,
+                    in_title,
+                })
+                .collect(),
+            events: ev_count
+                .iter()
+                .map(|(&i, &count)| EventHit {
+                    name: self.events[i].1.clone(),
+                    count,
+                })
+                .collect(),
+            snippets,
+            excluded_by,
+            unknown_names: unknown.into_iter().collect(),
+        }
+    }
+
+    /// Whether a name (or its surname) is on the watchlist.
+    pub fn knows(&self, name: &str) -> bool {
+        let f = fold(name);
+        let f = f.trim();
+        self.index.contains_key(f)
+            || f.rsplit(' ')
+                .next()
+                .is_some_and(|last| last.len() >= 4 && self.index.contains_key(last))
+    }
+
+    /// The reference's stems, for maintaining document frequencies.
+    pub fn vocabulary(&self) -> impl Iterator<Item = &str> {
+        self.reference.terms.keys().map(String::as_str)
+    }
+
+    fn scan(&self, folded: &str, mut on_hit: impl FnMut(Hit)) {
+        let Some(ac) = &self.ac else { return };
+        let bytes = folded.as_bytes();
+        for m in ac.find_overlapping_iter(folded) {
+            for t in &self.targets[m.pattern().as_usize()] {
+                match t {
+                    Target::Entity { idx, inflect } => {
+                        if m.start() != 0 && bytes[m.start()] != b' ' {
+                            continue;
+                        }
+                        let rest = &folded[m.end()..];
+                        let word_rest = rest.split(' ').next().unwrap_or("");
+                        if word_rest.is_empty() || (*inflect && INFLECTIONS.contains(&word_rest)) {
+                            on_hit(Hit::Entity(*idx));
+                        }
+                    }
+                    Target::Event { idx, rest } => {
+                        let after: Vec<&str> = folded[m.end()..]
+                            .split(' ')
+                            .skip(1)
+                            .take(rest.len())
+                            .collect();
+                        if rest
+                            .iter()
+                            .zip(after.iter())
+                            .filter(|(s, w)| w.starts_with(s.as_str()))
+                            .count()
+                            == rest.len()
+                        {
+                            on_hit(Hit::Event(*idx));
+                        }
+                    }
+                    Target::Exclude(i) => {
+                        if folded[m.end()..].starts_with(' ') {
+                            on_hit(Hit::Exclude(*i));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// BM25 of the item against the reference, over the reference's own BM25.
+    fn similarity(&self, text: &str, corpus: &dyn CorpusStats) -> f64 {
+        if self.reference.terms.is_empty() {
+            return 0.0;
+        }
+        let doc = reference_terms(&[text]);
+        let n = corpus.n_docs() as f64;
+        let idf = |t: &str| {
+            let df = corpus.df(t) as f64;
+            (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.1)
+        };
+        let bm25 = |terms: &BTreeMap<String, u32>, len: usize| -> f64 {
+            const K1: f64 = 1.2;
+            const B: f64 = 0.75;
+            const AVG_LEN: f64 = 250.0;
+            self.reference
+                .terms
+                .iter()
+                .map(|(t, qtf)| {
+                    let tf = *terms.get(t).unwrap_or(&0) as f64;
+                    if tf == 0.0 {
+                        return 0.0;
+                    }
+                    let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len as f64 / AVG_LEN));
+                    (*qtf).min(3) as f64 * idf(t) * norm
+                })
+                .sum()
+        };
+        let own = bm25(&self.reference.terms, self.reference.len);
+        if own <= 0.0 {
+            return 0.0;
+        }
+        (bm25(&doc.terms, doc.len) / own).min(1.0)
+    }
+}
+
+enum Hit {
+    Entity(usize),
+    Event(usize),
+    Exclude(usize),
+}
+
+/// Content-word stems of texts: folded words of four letters or more, not
+/// function words, cut to seven characters (a crude stemmer that works
+/// across the languages we read).
+pub fn reference_terms(texts: &[&str]) -> Reference {
+    let stop = stopwords();
+    let mut terms = BTreeMap::new();
+    let mut len = 0;
+    for t in texts {
+        for w in fold(t).split(' ') {
+            if w.chars().count() < 4 || w.chars().all(|c| c.is_ascii_digit()) || stop.contains(w) {
+                continue;
+            }
+            len += 1;
+            let stem: String = w.chars().take(7).collect();
+            *terms.entry(stem).or_insert(0) += 1;
+        }
+    }
+    Reference { terms, len }
+}
+
+fn stopwords() -> &'static HashSet<String> {
+    static SET: std::sync::OnceLock<HashSet<String>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        super::gazetteer::COMMON_CAPITALISED
+            .iter()
+            .map(|w| fold(w).trim().to_string())
+            .chain(
+                [
+                    "with", "from", "that", "this", "have", "been", "were", "will", "would",
+                    "which", "their", "there", "about", "said", "says", "also", "into", "than",
+                    "more", "other", "some", "such", "they", "them", "what", "when", "where",
+                    "while", "after", "over", "under", "between", "both", "only", "very",
+                ]
+                .iter()
+                .map(|s| s.to_string()),
+            )
+            .collect()
+    })
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max).collect();
+    let cut = cut.rsplit_once(' ').map(|(a, _)| a).unwrap_or(&cut);
+    format!("{cut}…")
+}

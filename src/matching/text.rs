@@ -1,0 +1,335 @@
+//! Text primitives for matching: folding (case, diacritics, punctuation),
+//! sentence splitting, word iteration and Latin → Cyrillic transliteration.
+//! Pure functions, no allocation beyond their output.
+
+/// Folds text for matching: lower case, Latin diacritics removed, `ё` → `е`,
+/// every run of non-alphanumeric characters → one space, with one space at
+/// each end so that `" word "` finds whole words.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(' ');
+    let mut space = true;
+    // Short all-capital words are acronyms ("US", "UK", "EU", "США"): they
+    // keep a `_` mark so that "US" never matches the pronoun "us".
+    let mut word_start = out.len();
+    let (mut caps, mut letters) = (true, 0usize);
+    let end_word = |out: &mut String, word_start: usize, caps: bool, letters: usize| {
+        if caps && (2..=4).contains(&letters) {
+            out.insert(word_start, '_');
+        }
+    };
+    for c in s.chars() {
+        let alnum = c.is_alphanumeric();
+        if alnum {
+            if space {
+                word_start = out.len();
+                caps = true;
+                letters = 0;
+            }
+            letters += 1;
+            caps &= c.is_uppercase();
+            if c.is_ascii() {
+                out.push(c.to_ascii_lowercase());
+            } else {
+                for l in c.to_lowercase() {
+                    match fold_letter(l) {
+                        Some(f) => out.push_str(f),
+                        None => out.push(l),
+                    }
+                }
+            }
+            space = false;
+        } else if is_combining_mark(c) {
+            // Decomposed accents: drop the mark, keep the letter.
+        } else if !space {
+            end_word(&mut out, word_start, caps, letters);
+            out.push(' ');
+            space = true;
+        }
+    }
+    if !space {
+        end_word(&mut out, word_start, caps, letters);
+        out.push(' ');
+    }
+    out
+}
+
+fn is_combining_mark(c: char) -> bool {
+    matches!(c as u32, 0x0300..=0x036f)
+}
+
+/// Lower-case letters with diacritics → their base letters.
+fn fold_letter(c: char) -> Option<&'static str> {
+    Some(match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
+        'æ' => "ae",
+        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => "c",
+        'ď' | 'đ' | 'ð' => "d",
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => "e",
+        'ĝ' | 'ğ' | 'ġ' | 'ģ' => "g",
+        'ĥ' | 'ħ' => "h",
+        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => "i",
+        'ĵ' => "j",
+        'ķ' => "k",
+        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => "l",
+        'ñ' | 'ń' | 'ņ' | 'ň' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => "o",
+        'œ' => "oe",
+        'ŕ' | 'ŗ' | 'ř' => "r",
+        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => "s",
+        'ß' => "ss",
+        'ţ' | 'ť' | 'ŧ' | 'ț' => "t",
+        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => "u",
+        'ŵ' => "w",
+        'ý' | 'ÿ' | 'ŷ' => "y",
+        'ź' | 'ż' | 'ž' => "z",
+        'þ' => "th",
+        'ё' => "е",
+        'ά' => "α",
+        'έ' => "ε",
+        'ή' => "η",
+        'ί' | 'ϊ' | 'ΐ' => "ι",
+        'ό' => "ο",
+        'ύ' | 'ϋ' | 'ΰ' => "υ",
+        'ώ' => "ω",
+        _ => return None,
+    })
+}
+
+/// Abbreviations after which a period does not end a sentence.
+const ABBREVIATIONS: &[&str] = &[
+    "st", "mr", "mrs", "ms", "dr", "prof", "gen", "lt", "col", "sgt", "capt", "gov", "sen", "rep",
+    "jr", "sr", "vs", "no", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
+    "nov", "dec", "inc", "ltd", "co", "corp", "dept", "approx", "etc", "e.g", "i.e", "u.s", "u.k",
+    "u.n", "e.u",
+];
+
+/// Splits text into sentences: at `.`, `!`, `?` (and their CJK forms)
+/// followed by space, and at line breaks (headlines and paragraphs end
+/// sentences too). Abbreviations and initials do not split.
+pub fn sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut iter = text.char_indices().peekable();
+    while let Some((i, c)) = iter.next() {
+        let end = i + c.len_utf8();
+        let boundary = match c {
+            '\n' => true,
+            '!' | '?' | '。' | '！' | '？' => true,
+            '.' => {
+                let rest = &text[end..];
+                let after_quotes = rest.trim_start_matches(['"', '\'', '’', '”', '»', ')', ']']);
+                let next_is_space = after_quotes.chars().next().is_none_or(char::is_whitespace);
+                next_is_space && !is_abbreviation(&text[start..i])
+            }
+            _ => false,
+        };
+        if boundary {
+            // Closing quotes and brackets belong to the sentence they end.
+            let mut stop = end;
+            while let Some(&(j, q)) = iter.peek() {
+                if matches!(q, '"' | '\'' | '’' | '”' | '»' | ')' | ']') {
+                    stop = j + q.len_utf8();
+                    iter.next();
+                } else {
+                    break;
+                }
+            }
+            push_sentence(&mut out, &text[start..stop]);
+            start = stop;
+        }
+    }
+    push_sentence(&mut out, &text[start..]);
+    out
+}
+
+fn push_sentence<'a>(out: &mut Vec<&'a str>, s: &'a str) {
+    let s = s.trim();
+    if s.chars().any(char::is_alphanumeric) {
+        out.push(s);
+    }
+}
+
+fn is_abbreviation(before: &str) -> bool {
+    let word = before
+        .rsplit(|c: char| c.is_whitespace() || c == '(' || c == '"')
+        .next()
+        .unwrap_or("");
+    let lower = word.to_lowercase();
+    // Single letters are initials ("J. D. Vance", "U.S.").
+    word.chars().count() == 1 && word.chars().all(char::is_uppercase)
+        || ABBREVIATIONS.contains(&lower.as_str())
+        || lower.contains('.') && lower.len() <= 5
+}
+
+/// A word of a sentence with its byte offset: letters, digits, apostrophes
+/// and hyphens inside words are part of it.
+pub fn words(s: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        let rest = s.get(pos..)?;
+        let skip = rest.find(|c: char| c.is_alphanumeric())?;
+        let start = pos + skip;
+        let mut end = start;
+        let mut chars = s[start..].char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            let inner = matches!(c, '\'' | '’' | '-' | '‐' | '‑')
+                && chars.peek().is_some_and(|(_, n)| n.is_alphanumeric());
+            if c.is_alphanumeric() || inner {
+                end = start + i + c.len_utf8();
+            } else {
+                break;
+            }
+        }
+        pos = end.max(start + 1);
+        Some((start, &s[start..end]))
+    })
+}
+
+/// Latin → Russian Cyrillic, the way Russian media spell foreign names
+/// (Witkoff → Виткофф, Peskov → Песков). Used to give watchlist names a
+/// Cyrillic alias; well-known names have their real spellings in the
+/// gazetteer, which win.
+pub fn to_cyrillic(name: &str) -> String {
+    transliterate(name)
+        .split(' ')
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn transliterate(name: &str) -> String {
+    let lower = name.to_lowercase();
+    let chars: Vec<char> = lower.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let rest: String = chars[i..chars.len().min(i + 4)].iter().collect();
+        let (cyr, used) = if rest.starts_with("shch") {
+            ("щ", 4)
+        } else if rest.starts_with("sch") {
+            ("ш", 3)
+        } else if rest.starts_with("zh") {
+            ("ж", 2)
+        } else if rest.starts_with("kh") {
+            ("х", 2)
+        } else if rest.starts_with("ts") || rest.starts_with("tz") {
+            ("ц", 2)
+        } else if rest.starts_with("ch") {
+            ("ч", 2)
+        } else if rest.starts_with("sh") {
+            ("ш", 2)
+        } else if rest.starts_with("ya") || rest.starts_with("ja") {
+            ("я", 2)
+        } else if rest.starts_with("yu") || rest.starts_with("ju") {
+            ("ю", 2)
+        } else if rest.starts_with("ye") && i == 0 {
+            ("е", 2)
+        } else if rest.starts_with("th") {
+            ("т", 2)
+        } else if rest.starts_with("ph") {
+            ("ф", 2)
+        } else if rest.starts_with("ck") {
+            ("к", 2)
+        } else {
+            let c = chars[i];
+            let s = match c {
+                'a' => "а",
+                'b' => "б",
+                'c' => "к",
+                'd' => "д",
+                'e' => "е",
+                'f' => "ф",
+                'g' => "г",
+                'h' => "х",
+                'i' => "и",
+                'j' => "дж",
+                'k' => "к",
+                'l' => "л",
+                'm' => "м",
+                'n' => "н",
+                'o' => "о",
+                'p' => "п",
+                'q' => "к",
+                'r' => "р",
+                's' => "с",
+                't' => "т",
+                'u' => "у",
+                'v' | 'w' => "в",
+                'x' => "кс",
+                'y' => "й",
+                'z' => "з",
+                ' ' | '-' => " ",
+                _ => "",
+            };
+            (s, 1)
+        };
+        out.push_str(cyr);
+        i += used;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding() {
+        assert_eq!(fold("Putin's envoy"), " putin s envoy ");
+        assert_eq!(
+            fold("Selenskyj trifft Außenminister in Kyjiw"),
+            " selenskyj trifft aussenminister in kyjiw "
+        );
+        assert_eq!(fold("cessez-le-feu à Genève"), " cessez le feu a geneve ");
+        assert_eq!(fold("Пётр Песков: «перемирие»"), " петр песков перемирие ");
+        assert_eq!(fold("St. Petersburg—U.S."), " st petersburg u s ");
+        assert_eq!(fold("US envoy told us"), " _us envoy told us ");
+        assert_eq!(fold("NATO and the EU"), " _nato and the _eu ");
+        assert_eq!(fold("визит в США"), " визит в _сша ");
+        assert_eq!(fold("Cafe\u{301}"), " cafe ");
+        assert_eq!(fold(""), " ");
+    }
+
+    #[test]
+    fn sentence_splitting() {
+        let s = sentences("Witkoff met Putin in St. Petersburg on Friday. The U.S. envoy left.\nHeadline here\nDid it work? \"Yes.\" Next");
+        assert_eq!(
+            s,
+            vec![
+                "Witkoff met Putin in St. Petersburg on Friday.",
+                "The U.S. envoy left.",
+                "Headline here",
+                "Did it work?",
+                "\"Yes.\"",
+                "Next"
+            ]
+        );
+        assert_eq!(
+            sentences("J. D. Vance spoke. Done."),
+            vec!["J. D. Vance spoke.", "Done."]
+        );
+    }
+
+    #[test]
+    fn word_iteration() {
+        let w: Vec<_> = words("Putin’s envoy, Karelina-Petrov (2025) -x")
+            .map(|(_, w)| w)
+            .collect();
+        assert_eq!(w, vec!["Putin’s", "envoy", "Karelina-Petrov", "2025", "x"]);
+    }
+
+    #[test]
+    fn transliteration() {
+        assert_eq!(to_cyrillic("Witkoff"), "Виткофф");
+        assert_eq!(to_cyrillic("Peskov"), "Песков");
+        assert_eq!(to_cyrillic("Ksenia Karelina"), "Ксениа Карелина");
+        assert_eq!(to_cyrillic("Putin"), "Путин");
+    }
+}

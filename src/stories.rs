@@ -1,0 +1,211 @@
+//! Stories: their reference articles (config files mirrored into the store,
+//! plus those added with `story add`), the watchlists derived from them and
+//! the compiled matchers. Built once per config load, so matching never
+//! rebuilds an automaton per item.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::config::{Config, StoryConfig, DEFAULT_EMERGE_AFTER, DEFAULT_THRESHOLD};
+use crate::extract::{html_to_text, plain_to_text};
+use crate::matching::entities::Kind;
+use crate::matching::watchlist::{self, aliases_for, Origin, WatchEntity, Watchlist};
+use crate::matching::Matcher;
+use crate::store::{Store, StoreError};
+
+/// Weight of a name that emerged from follow-ups: it helps, never carries a match alone.
+pub const EMERGED_WEIGHT: f64 = 0.35;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoryError {
+    #[error("story {story}: cannot read reference article {}: {source}", path.display())]
+    Read {
+        story: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("story {story}: reference article {} has no text", path.display())]
+    EmptyArticle { story: String, path: PathBuf },
+    #[error("no story {0:?} in the config or the store")]
+    Unknown(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct Story {
+    pub id: String,
+    pub threshold: f64,
+    pub emerge_after: u32,
+    pub watchlist: Watchlist,
+    pub matcher: Matcher,
+    pub articles: Vec<Article>,
+}
+
+/// A reference article as loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Article {
+    pub source: String,
+    pub title: String,
+    pub text: String,
+    /// Read from a file the config names (as opposed to added with `story add`).
+    pub from_config: bool,
+}
+
+/// Splits a reference article into title and text: HTML is turned into text
+/// first; the title is the `<title>` or the first line.
+pub fn article_from_text(raw: &str) -> (String, String) {
+    let trimmed = raw.trim_start();
+    let looks_html = trimmed.starts_with('<')
+        && (trimmed.contains("</p>") || trimmed.to_ascii_lowercase().contains("<html"));
+    let text = if looks_html {
+        html_to_text(raw)
+    } else {
+        raw.replace("\r\n", "\n")
+    };
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let title = lines.next().unwrap_or("").to_string();
+    // Every line is a paragraph (reference texts often have one paragraph or
+    // heading per line, with no blank lines between).
+    let body: Vec<String> = lines.map(plain_to_text).filter(|l| !l.is_empty()).collect();
+    (title, body.join("\n\n"))
+}
+
+pub fn read_article(story: &str, path: &Path) -> Result<(String, String), StoryError> {
+    let bytes = std::fs::read(path).map_err(|source| StoryError::Read {
+        story: story.to_string(),
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let decoded = crate::feeds::charset::decode(&bytes, None);
+    let (title, text) = article_from_text(&decoded.text);
+    if title.is_empty() && text.is_empty() {
+        return Err(StoryError::EmptyArticle {
+            story: story.to_string(),
+            path: path.to_path_buf(),
+        });
+    }
+    Ok((title, text))
+}
+
+/// Mirrors the config's reference articles (as loaded) into the store, so
+/// that a story's state lives with the items. Unchanged articles are no-ops.
+pub fn sync_config_articles(
+    store: &mut Store,
+    stories: &[Story],
+    now: i64,
+) -> Result<(), StoryError> {
+    store.write(true, |tx| {
+        for st in stories {
+            for a in st.articles.iter().filter(|a| a.from_config) {
+                tx.upsert_story_article(&st.id, &a.source, &a.title, &a.text, now)?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Every story of the config, plus stories that exist only in the store.
+/// Config articles are read from their files; a missing file is an error
+/// naming the story and the path.
+pub fn load_stories(store: &Store, config: &Config) -> Result<Vec<Story>, StoryError> {
+    let mut ids: Vec<String> = config.stories.iter().map(|s| s.id.clone()).collect();
+    for id in store.stored_story_ids()? {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    ids.iter()
+        .map(|id| load_story(store, config.story(id), id))
+        .collect()
+}
+
+pub fn load_story(store: &Store, cfg: Option<&StoryConfig>, id: &str) -> Result<Story, StoryError> {
+    let mut articles = Vec::new();
+    let mut config_sources = HashSet::new();
+    for path in cfg.map(|c| c.articles.as_slice()).unwrap_or(&[]) {
+        let (title, text) = read_article(id, path)?;
+        let source = path.display().to_string();
+        config_sources.insert(source.clone());
+        articles.push(Article {
+            source,
+            title,
+            text,
+            from_config: true,
+        });
+    }
+    for a in store.story_articles(id)? {
+        if !config_sources.contains(&a.source) {
+            articles.push(Article {
+                source: a.source,
+                title: a.title,
+                text: a.text,
+                from_config: false,
+            });
+        }
+    }
+    if articles.is_empty() && cfg.is_none_or(|c| c.entities.is_empty()) {
+        return Err(StoryError::Unknown(id.to_string()));
+    }
+    let texts: Vec<String> = articles
+        .iter()
+        .map(|a| format!("{}\n{}", a.title, a.text))
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let derived = watchlist::derive(&refs);
+    let mut wl = match cfg {
+        Some(c) => watchlist::merge_config(derived, &c.entities, &c.events, &c.exclude),
+        None => derived,
+    };
+    let known = watchlist::index(&wl);
+    for (name, kind) in store.emerged_entities(id)? {
+        if known.contains_key(crate::matching::text::fold(&name).trim()) {
+            continue;
+        }
+        let kind = Kind::parse(&kind).unwrap_or(Kind::Other);
+        wl.entities.push(WatchEntity {
+            aliases: aliases_for(&name, kind),
+            name,
+            kind,
+            weight: EMERGED_WEIGHT,
+            origin: Origin::Emerged,
+            mentions: 0,
+        });
+    }
+    let threshold = cfg.map(|c| c.threshold).unwrap_or(DEFAULT_THRESHOLD);
+    let matcher = Matcher::new(id, threshold, &wl, &refs);
+    Ok(Story {
+        id: id.to_string(),
+        threshold,
+        emerge_after: cfg.map(|c| c.emerge_after).unwrap_or(DEFAULT_EMERGE_AFTER),
+        watchlist: wl,
+        matcher,
+        articles,
+    })
+}
+
+/// The union of the stories' reference vocabularies (terms whose document
+/// frequency the store keeps).
+pub fn vocabulary(stories: &[Story]) -> HashSet<String> {
+    stories
+        .iter()
+        .flat_map(|s| s.matcher.vocabulary().map(String::from))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_and_html_articles() {
+        let (t, b) =
+            article_from_text("Envoy meets Putin\nA heading\nFirst   para.\n\nSecond para.");
+        assert_eq!(t, "Envoy meets Putin");
+        assert_eq!(b, "A heading\n\nFirst para.\n\nSecond para.");
+        let (t, b) = article_from_text("<html><head><title>x</title></head><body><h1>Head</h1><p>One.</p><p>Two.</p></body></html>");
+        assert_eq!(t, "Head");
+        assert_eq!(b, "One.\n\nTwo.");
+    }
+}
