@@ -9,7 +9,7 @@ use chrono::Utc;
 use crate::alerts::AlertPayload;
 use crate::config::Config;
 use crate::feeds::fetch::{Fetched, Fetcher, Validators};
-use crate::matching::Explanation;
+use crate::matching::{CorpusStats, Explanation};
 use crate::pipeline::{match_item, MatchContext};
 use crate::poll::match_context;
 use crate::store::{AlertFilter, Store, StoreError, StoredItem};
@@ -215,22 +215,32 @@ fn render_explanations(
     Ok(())
 }
 
-/// Current explanations against every story (a rolled-back transaction
-/// gives access to the corpus statistics without writing).
+/// Document frequencies read from the store, as the poll saw them.
+struct StoreCorpus<'a>(&'a Store);
+
+impl CorpusStats for StoreCorpus<'_> {
+    fn n_docs(&self) -> u64 {
+        self.0.n_docs().unwrap_or(0)
+    }
+    fn df(&self, term: &str) -> u64 {
+        self.0.df(term).unwrap_or(0)
+    }
+}
+
+/// Explanations against every story with the current config.
 fn live_explanations(
     store: &Store,
     ctx: &MatchContext,
     item: &StoredItem,
 ) -> Result<Vec<(String, Explanation)>, CommandError> {
-    let _ = store;
+    let corpus = StoreCorpus(store);
     Ok(ctx
         .stories
         .iter()
         .map(|s| {
             (
                 s.id.clone(),
-                s.matcher
-                    .explain(&item.title, &item.text, &crate::matching::UniformCorpus),
+                s.matcher.explain(&item.title, &item.text, &corpus),
             )
         })
         .collect())
@@ -404,7 +414,7 @@ pub fn rescore(
         for s in &ctx.stories {
             let ex = s
                 .matcher
-                .explain(&item.title, &item.text, &crate::matching::UniformCorpus);
+                .explain(&item.title, &item.text, &StoreCorpus(&store));
             let was = before.iter().any(|(id, m)| id == &s.id && *m);
             if ex.is_match() && !was {
                 gained += 1;

@@ -4,12 +4,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::{Deserialize, Serialize};
 
 use super::entities::{mentions, Kind};
 use super::score::{score, Components, Signals};
-use super::text::{fold, sentences};
+use super::text::{fold, fold_into, sentences};
 use super::watchlist::{index, Watchlist};
 
 /// Word endings that still name the entity: English and German possessive
@@ -172,6 +172,9 @@ impl Matcher {
         let ac = (!patterns.is_empty()).then(|| {
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
+                // A DFA costs memory once per story and makes the scan a
+                // table walk per byte, whatever the number of aliases.
+                .kind(Some(AhoCorasickKind::DFA))
                 .build(&patterns)
                 .expect("patterns are plain strings")
         });
@@ -202,29 +205,42 @@ impl Matcher {
             vec![title.trim()]
         };
         let body_sentences = sentences(text);
-        for (n, sentence) in title_sentences
+        let all: Vec<&str> = title_sentences
             .iter()
             .chain(body_sentences.iter())
-            .enumerate()
-        {
-            let in_title = n < title_sentences.len();
-            let folded = fold(sentence);
-            let (mut ents, mut evs) = (HashSet::new(), HashSet::new());
-            self.scan(&folded, |t| match t {
+            .copied()
+            .collect();
+        // One folded string for all sentences, '\n' between them (no pattern
+        // crosses it), and one automaton pass over it.
+        let mut folded = String::with_capacity(title.len() + text.len() + 2 * all.len() + 2);
+        let mut starts = Vec::with_capacity(all.len());
+        for sentence in &all {
+            starts.push(folded.len());
+            fold_into(sentence, &mut folded);
+            folded.push('\n');
+        }
+        let mut per_sentence: Vec<(HashSet<usize>, HashSet<usize>)> =
+            vec![Default::default(); all.len()];
+        self.scan(&folded, |pos, hit| {
+            let n = starts.partition_point(|&s| s <= pos).saturating_sub(1);
+            match hit {
                 Hit::Entity(i) => {
-                    ents.insert(i);
+                    per_sentence[n].0.insert(i);
                 }
                 Hit::Event(i) => {
-                    evs.insert(i);
+                    per_sentence[n].1.insert(i);
                 }
                 Hit::Exclude(i) => excluded_by = Some(self.exclude[i].clone()),
-            });
-            for &i in &ents {
+            }
+        });
+        for (n, (ents, evs)) in per_sentence.iter().enumerate() {
+            let in_title = n < title_sentences.len();
+            for &i in ents {
                 let e = ent_count.entry(i).or_insert((0, false));
                 e.0 += 1;
                 e.1 |= in_title;
             }
-            for &i in &evs {
+            for &i in evs {
                 *ev_count.entry(i).or_insert(0) += 1;
             }
             if !ents.is_empty() && !evs.is_empty() {
@@ -234,8 +250,22 @@ impl Matcher {
                 cooc += 1;
             }
             if !ents.is_empty() || !evs.is_empty() {
-                sentence_hits.push((ents.len(), evs.len(), sentence));
+                sentence_hits.push((ents.len(), evs.len(), all[n]));
             }
+        }
+        if ent_count.is_empty() && excluded_by.is_none() {
+            // Nothing of the story is named: no need to measure focus or
+            // similarity (most items of a news stream end here).
+            return Explanation {
+                score: 0.0,
+                threshold: self.threshold,
+                components: Components::default(),
+                entities: Vec::new(),
+                events: Vec::new(),
+                snippets: Vec::new(),
+                excluded_by: None,
+                unknown_names: Vec::new(),
+            };
         }
 
         // Focus: how much of the item's naming is about the story.
@@ -320,46 +350,53 @@ impl Matcher {
                 .is_some_and(|last| last.len() >= 4 && self.index.contains_key(last))
     }
 
+    /// Watchlist hits in already folded text (the automaton alone); for benchmarks.
+    pub fn scan_folded_count(&self, folded: &str) -> usize {
+        let mut n = 0;
+        self.scan(folded, |_, _| n += 1);
+        n
+    }
+
+    /// Watchlist hits in a text (fold + automaton only); for benchmarks.
+    pub fn scan_count(&self, text: &str) -> usize {
+        let mut n = 0;
+        self.scan(&fold(text), |_, _| n += 1);
+        n
+    }
+
     /// The reference's stems, for maintaining document frequencies.
     pub fn vocabulary(&self) -> impl Iterator<Item = &str> {
         self.reference.terms.keys().map(String::as_str)
     }
 
-    fn scan(&self, folded: &str, mut on_hit: impl FnMut(Hit)) {
+    fn scan(&self, folded: &str, mut on_hit: impl FnMut(usize, Hit)) {
         let Some(ac) = &self.ac else { return };
         let bytes = folded.as_bytes();
         for m in ac.find_overlapping_iter(folded) {
             for t in &self.targets[m.pattern().as_usize()] {
                 match t {
                     Target::Entity { idx, inflect } => {
-                        if m.start() != 0 && bytes[m.start()] != b' ' {
+                        if m.start() != 0 && !matches!(bytes[m.start()], b' ' | b'\n') {
                             continue;
                         }
                         let rest = &folded[m.end()..];
-                        let word_rest = rest.split(' ').next().unwrap_or("");
+                        let word_rest = rest.split([' ', '\n']).next().unwrap_or("");
                         if word_rest.is_empty() || (*inflect && INFLECTIONS.contains(&word_rest)) {
-                            on_hit(Hit::Entity(*idx));
+                            on_hit(m.start(), Hit::Entity(*idx));
                         }
                     }
                     Target::Event { idx, rest } => {
-                        let after: Vec<&str> = folded[m.end()..]
-                            .split(' ')
-                            .skip(1)
-                            .take(rest.len())
-                            .collect();
+                        let mut words = folded[m.end()..].split(' ').skip(1);
                         if rest
                             .iter()
-                            .zip(after.iter())
-                            .filter(|(s, w)| w.starts_with(s.as_str()))
-                            .count()
-                            == rest.len()
+                            .all(|stem| words.next().is_some_and(|w| w.starts_with(stem.as_str())))
                         {
-                            on_hit(Hit::Event(*idx));
+                            on_hit(m.start(), Hit::Event(*idx));
                         }
                     }
                     Target::Exclude(i) => {
-                        if folded[m.end()..].starts_with(' ') {
-                            on_hit(Hit::Exclude(*i));
+                        if folded[m.end()..].starts_with([' ', '\n']) {
+                            on_hit(m.start(), Hit::Exclude(*i));
                         }
                     }
                 }
@@ -456,4 +493,158 @@ fn clip(s: &str, max: usize) -> String {
     let cut: String = s.chars().take(max).collect();
     let cut = cut.rsplit_once(' ').map(|(a, _)| a).unwrap_or(&cut);
     format!("{cut}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matching::watchlist::{derive, merge_config};
+
+    const REFERENCE: &str = "US envoy Steve Witkoff meets Vladimir Putin in St Petersburg on Ukraine ceasefire\n\
+        US special envoy Steve Witkoff met Russian President Vladimir Putin in St Petersburg on Friday to push for a ceasefire in Ukraine.\n\
+        Kremlin spokesman Dmitry Peskov said the process of normalising relations between Moscow and Washington was continuing.\n\
+        Earlier in the week the two countries completed a prisoner swap that freed Ksenia Karelina in exchange for Arthur Petrov.\n\
+        In Brussels, allies of Kyiv pledged €21bn in military aid. Donald Trump said Russia must get moving.";
+
+    fn matcher(exclude: &[&str]) -> Matcher {
+        let wl = derive(&[REFERENCE]);
+        let excl: Vec<String> = exclude.iter().map(|s| s.to_string()).collect();
+        let wl = merge_config(wl, &[], &[], &excl);
+        Matcher::new("talks", 0.5, &wl, &[REFERENCE])
+    }
+
+    fn explain(m: &Matcher, title: &str, text: &str) -> Explanation {
+        m.explain(title, text, &UniformCorpus)
+    }
+
+    #[test]
+    fn a_follow_up_matches_and_is_explained() {
+        let m = matcher(&[]);
+        let ex = explain(
+            &m,
+            "Witkoff returns to Moscow for new round of talks with Putin",
+            "US envoy Steve Witkoff arrived in Moscow on Thursday for another meeting with Vladimir Putin, the Kremlin said. \
+             Dmitry Peskov told reporters that a ceasefire in Ukraine would be discussed.",
+        );
+        assert!(ex.is_match(), "{ex:?}");
+        let names: Vec<&str> = ex.entities.iter().map(|e| e.name.as_str()).collect();
+        assert!(
+            names.contains(&"Steve Witkoff") && names.contains(&"Vladimir Putin"),
+            "{names:?}"
+        );
+        assert!(ex
+            .entities
+            .iter()
+            .any(|e| e.name == "Steve Witkoff" && e.in_title));
+        assert!(ex.events.iter().any(|e| e.name == "ceasefire talks"));
+        assert!(!ex.snippets.is_empty());
+    }
+
+    #[test]
+    fn names_match_with_inflections_and_in_cyrillic() {
+        let m = matcher(&[]);
+        let de = explain(
+            &m,
+            "Putins Gespräche mit Witkoff in Sankt Petersburg",
+            "Der US-Sondergesandte Witkoff traf Putin. Kremlsprecher Peskow sprach von einem Waffenstillstand in der Ukraine.",
+        );
+        assert!(de.is_match(), "{de:?}");
+        let ru = explain(
+            &m,
+            "Песков: Путин и Уиткофф обсудили перемирие",
+            "Президент России Владимир Путин провел встречу со спецпосланником США Стивом Уиткоффом в Санкт-Петербурге. \
+             Песков заявил, что процесс нормализации отношений продолжается.",
+        );
+        assert!(ru.is_match(), "{ru:?}");
+        assert!(
+            ru.entities
+                .iter()
+                .any(|e| e.name == "Vladimir Putin" && e.count >= 2),
+            "{:?}",
+            ru.entities
+        );
+        assert!(
+            ru.events
+                .iter()
+                .any(|e| e.name == "normalisation of relations"),
+            "{:?}",
+            ru.events
+        );
+        let uk = explain(
+            &m,
+            "Київ",
+            "Переговори у Києві щодо припинення вогню: Віткофф і Путін.",
+        );
+        assert!(
+            uk.entities.iter().any(|e| e.name == "Kyiv"),
+            "{:?}",
+            uk.entities
+        );
+    }
+
+    #[test]
+    fn shared_words_from_other_stories_do_not_match() {
+        let m = matcher(&[]);
+        let gaza = explain(
+            &m,
+            "Gaza ceasefire talks resume in Cairo",
+            "Hamas and Israel resumed ceasefire talks in Cairo, with Qatar and Egypt mediating a hostage exchange. \
+             US envoy Steve Witkoff is expected to join the negotiations in Doha.",
+        );
+        assert!(!gaza.is_match(), "{gaza:?}");
+        let football = explain(
+            &m,
+            "Petrov scores twice as Varna win derby",
+            "Nikolay Petrov scored twice for Varna against Burgas in the Bulgarian league on Saturday.",
+        );
+        assert!(!football.is_match(), "{football:?}");
+        let florida = explain(
+            &m,
+            "St. Petersburg council approves hurricane plan",
+            "The St. Petersburg, Florida, city council approved a new hurricane plan for Pinellas County.",
+        );
+        assert!(!florida.is_match(), "{florida:?}");
+    }
+
+    #[test]
+    fn the_pronoun_us_is_not_the_united_states() {
+        let m = matcher(&[]);
+        let ex = explain(&m, "Tell us", "Write to us and tell us what you think.");
+        assert!(ex.entities.is_empty(), "{:?}", ex.entities);
+    }
+
+    #[test]
+    fn exclude_terms_veto() {
+        let m = matcher(&["Gaza"]);
+        let ex = explain(
+            &m,
+            "Witkoff and Putin discuss Ukraine ceasefire and Gaza",
+            "Steve Witkoff met Vladimir Putin in St Petersburg; they discussed a ceasefire in Ukraine and in Gaza.",
+        );
+        assert_eq!(ex.score, 0.0);
+        assert_eq!(ex.excluded_by.as_deref(), Some("Gaza"));
+    }
+
+    #[test]
+    fn cost_does_not_depend_on_alias_count_beyond_the_automaton() {
+        // 10,000 extra aliases still give the same explanation for an item that contains none.
+        let mut wl = derive(&[REFERENCE]);
+        for i in 0..10_000 {
+            wl.entities.push(crate::matching::watchlist::WatchEntity {
+                name: format!("Zyxqname{i}"),
+                kind: Kind::Person,
+                aliases: vec![format!("Qwvalias{i}")],
+                weight: 0.5,
+                origin: crate::matching::watchlist::Origin::Config,
+                mentions: 0,
+            });
+        }
+        let big = Matcher::new("talks", 0.5, &wl, &[REFERENCE]);
+        let small = matcher(&[]);
+        let (t, x) = (
+            "Witkoff meets Putin",
+            "Steve Witkoff met Vladimir Putin in St Petersburg for ceasefire talks.",
+        );
+        assert_eq!(explain(&big, t, x).score, explain(&small, t, x).score);
+    }
 }

@@ -4,54 +4,77 @@
 
 /// Folds text for matching: lower case, Latin diacritics removed, `ё` → `е`,
 /// every run of non-alphanumeric characters → one space, with one space at
-/// each end so that `" word "` finds whole words.
+/// each end so that `" word "` finds whole words. Short all-capital words are
+/// acronyms ("US", "UK", "EU", "США"): they keep a `_` mark so that "US" never
+/// matches the pronoun "us".
 pub fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    out.push(' ');
-    let mut space = true;
-    // Short all-capital words are acronyms ("US", "UK", "EU", "США"): they
-    // keep a `_` mark so that "US" never matches the pronoun "us".
-    let mut word_start = out.len();
+    fold_into(s, &mut out);
+    out
+}
+
+/// [`fold`] appending to `out` (which then ends with a space).
+pub fn fold_into(s: &str, out: &mut String) {
+    // Built as bytes (ASCII is the common case) and checked once at the end.
+    let mut v = std::mem::take(out).into_bytes();
+    if v.last() != Some(&b' ') {
+        v.push(b' ');
+    }
+    let mut word_start: Option<usize> = None;
     let (mut caps, mut letters) = (true, 0usize);
-    let end_word = |out: &mut String, word_start: usize, caps: bool, letters: usize| {
-        if caps && (2..=4).contains(&letters) {
-            out.insert(word_start, '_');
+    // Ends the current word: marks a short all-capital word as an acronym
+    // (the insert shifts only the word itself) and adds the separator.
+    let flush = |v: &mut Vec<u8>, word_start: &mut Option<usize>, caps: bool, letters: usize| {
+        if let Some(start) = word_start.take() {
+            if caps && (2..=4).contains(&letters) {
+                v.insert(start, b'_');
+            }
+            v.push(b' ');
         }
     };
-    for c in s.chars() {
-        let alnum = c.is_alphanumeric();
-        if alnum {
-            if space {
-                word_start = out.len();
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    let mut buf = [0u8; 4];
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            i += 1;
+            if b.is_ascii_alphanumeric() {
+                if word_start.is_none() {
+                    word_start = Some(v.len());
+                    caps = true;
+                    letters = 0;
+                }
+                letters += 1;
+                caps &= b.is_ascii_uppercase();
+                v.push(b.to_ascii_lowercase());
+            } else {
+                flush(&mut v, &mut word_start, caps, letters);
+            }
+            continue;
+        }
+        let c = s[i..].chars().next().expect("i is on a char boundary");
+        i += c.len_utf8();
+        if c.is_alphanumeric() {
+            if word_start.is_none() {
+                word_start = Some(v.len());
                 caps = true;
                 letters = 0;
             }
             letters += 1;
             caps &= c.is_uppercase();
-            if c.is_ascii() {
-                out.push(c.to_ascii_lowercase());
-            } else {
-                for l in c.to_lowercase() {
-                    match fold_letter(l) {
-                        Some(f) => out.push_str(f),
-                        None => out.push(l),
-                    }
+            for l in c.to_lowercase() {
+                match fold_letter(l) {
+                    Some(f) => v.extend_from_slice(f.as_bytes()),
+                    None => v.extend_from_slice(l.encode_utf8(&mut buf).as_bytes()),
                 }
             }
-            space = false;
-        } else if is_combining_mark(c) {
-            // Decomposed accents: drop the mark, keep the letter.
-        } else if !space {
-            end_word(&mut out, word_start, caps, letters);
-            out.push(' ');
-            space = true;
+        } else if !is_combining_mark(c) {
+            flush(&mut v, &mut word_start, caps, letters);
         }
     }
-    if !space {
-        end_word(&mut out, word_start, caps, letters);
-        out.push(' ');
-    }
-    out
+    flush(&mut v, &mut word_start, caps, letters);
+    *out = String::from_utf8(v).expect("only whole UTF-8 characters were written");
 }
 
 fn is_combining_mark(c: char) -> bool {

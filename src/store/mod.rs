@@ -328,6 +328,24 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Documents in the corpus statistics (see [`StoreTx::count_document`]).
+    pub fn n_docs(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT n_docs FROM corpus WHERE id = 1")?
+            .query_row([], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    pub fn df(&self, term: &str) -> Result<u64> {
+        let n: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT df FROM term_df WHERE term = ?1")?
+            .query_row([term], |r| r.get(0))
+            .optional()?;
+        Ok(n.unwrap_or(0) as u64)
+    }
+
     pub fn count_items(&self) -> Result<u64> {
         let n: i64 = self
             .conn

@@ -1,0 +1,289 @@
+//! Stories end to end through the real binary: alerts and their payload,
+//! `explain`, `story add|show|list`, `[alerts] max_age`, `rescore`, and
+//! entities that emerge from follow-ups (and survive a restart).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::http::{Response, TestServer};
+use common::{poll_json, run, stderr, stdout};
+use serde_json::Value;
+
+const REFERENCE: &str = "US envoy Steve Witkoff meets Vladimir Putin in St Petersburg on Ukraine ceasefire\n\
+US special envoy Steve Witkoff met Russian President Vladimir Putin in St Petersburg on Friday to push for a ceasefire in Ukraine.\n\
+Kremlin spokesman Dmitry Peskov said the process of normalising relations between Moscow and Washington was continuing.\n\
+Earlier in the week the two countries completed a prisoner swap that freed Ksenia Karelina in exchange for Arthur Petrov.\n\
+In Brussels, allies of Kyiv pledged €21bn in military aid. Donald Trump said Russia must get moving.\n";
+
+fn item(guid: &str, title: &str, text: &str, date: &str) -> String {
+    format!(
+        "<item><title>{title}</title><link>http://news.example/{guid}</link><guid>{guid}</guid><pubDate>{date}</pubDate><description>{text}</description></item>"
+    )
+}
+
+fn rss(items: &[String]) -> String {
+    format!("<rss version=\"2.0\"><channel><title>t</title><link>http://news.example/</link>{}</channel></rss>", items.concat())
+}
+
+fn now_rfc2822() -> String {
+    chrono::Utc::now().to_rfc2822()
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    dir: PathBuf,
+    cfg: PathBuf,
+}
+
+fn setup(feed_url: &str, extra: &str) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    std::fs::write(path.join("reference.txt"), REFERENCE).unwrap();
+    let cfg = path.join("storywatch.toml");
+    std::fs::write(
+        &cfg,
+        format!("{extra}\n[[story]]\nid = \"talks\"\narticle = \"reference.txt\"\n\n[[feed]]\nname = \"news\"\nurl = \"{feed_url}\"\n"),
+    )
+    .unwrap();
+    Setup {
+        _dir: dir,
+        dir: path,
+        cfg,
+    }
+}
+
+fn alerts(cfg: &Path) -> Vec<Value> {
+    let out = run(cfg, &["alerts", "list", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn follow_ups_alert_with_an_explained_payload() {
+    let now = now_rfc2822();
+    let body = rss(&[
+        item("f1", "Witkoff returns to Moscow for talks with Putin", "US envoy Steve Witkoff met Vladimir Putin in Moscow on Thursday. Dmitry Peskov said a ceasefire in Ukraine was discussed.", &now),
+        item("n1", "Gaza ceasefire talks resume in Cairo", "Hamas and Israel resumed ceasefire talks in Cairo with Qatar and Egypt mediating a hostage exchange. Envoy Steve Witkoff may join in Doha.", &now),
+        item("n2", "Petrov scores twice as Varna win", "Nikolay Petrov scored twice for Varna against Burgas in the Bulgarian league.", &now),
+    ]);
+    let server = TestServer::start(move |_| Response::new(200, body.clone()));
+    let s = setup(&server.url("/rss"), "");
+    let j = poll_json(&run(&s.cfg, &["poll", "--json"]));
+    assert_eq!(
+        (j["items_new"].as_u64(), j["alerts"].as_u64()),
+        (Some(3), Some(1)),
+        "{j}"
+    );
+
+    let a = alerts(&s.cfg);
+    assert_eq!(a.len(), 1);
+    let a = &a[0];
+    assert_eq!(a["type"], "storywatch.alert.v1");
+    assert_eq!(a["kind"], "followup");
+    assert_eq!(a["story"], "talks");
+    assert!(a["id"].as_str().unwrap().starts_with("swa_"));
+    assert!(a["score"].as_f64().unwrap() >= 0.5);
+    assert_eq!(a["item"]["url"], "http://news.example/f1");
+    assert_eq!(a["item"]["feed"], "news");
+    assert!(a["item"]["published"].is_string());
+    let names: Vec<&str> = a["matched"]["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Steve Witkoff") && names.contains(&"Vladimir Putin"),
+        "{names:?}"
+    );
+    assert!(!a["snippets"].as_array().unwrap().is_empty());
+    assert!(a["components"]["focus"].is_number());
+    assert!(a["cluster"].is_null());
+
+    // The human list says why; --limit bounds the JSON list.
+    let out = stdout(&run(&s.cfg, &["alerts", "list"]));
+    assert!(
+        out.contains("followup") && out.contains("why: ") && out.contains("Steve Witkoff"),
+        "{out}"
+    );
+    assert_eq!(
+        stdout(&run(&s.cfg, &["alerts", "list", "--json", "--limit", "0"]))
+            .lines()
+            .count(),
+        0
+    );
+
+    // explain, by URL and by id, for a match and a non-match.
+    let out = run(&s.cfg, &["explain", "http://news.example/f1"]);
+    let text = stdout(&out);
+    assert!(
+        out.status.success() && text.contains("→ follow-up") && text.contains("components:"),
+        "{text}{}",
+        stderr(&out)
+    );
+    let out = stdout(&run(
+        &s.cfg,
+        &["explain", "http://news.example/n1?utm_source=x"],
+    ));
+    assert!(out.contains("not a follow-up"), "{out}");
+    let j: Value = serde_json::from_str(
+        stdout(&run(&s.cfg, &["explain", "1", "--json"]))
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(j["stories"][0]["story"], "talks");
+    let out = run(&s.cfg, &["explain", "999"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn old_items_are_matched_but_only_rescore_raises_them() {
+    let old = "Mon, 14 Apr 2025 10:00:00 GMT";
+    let body = rss(&[item(
+        "f1",
+        "Witkoff meets Putin in St Petersburg",
+        "US envoy Steve Witkoff met Vladimir Putin in St Petersburg on a ceasefire in Ukraine.",
+        old,
+    )]);
+    let server = TestServer::start(move |_| Response::new(200, body.clone()));
+    let s = setup(&server.url("/rss"), "");
+    let j = poll_json(&run(&s.cfg, &["poll", "--json"]));
+    assert_eq!(
+        (j["matches"].as_u64(), j["alerts"].as_u64()),
+        (Some(1), Some(0)),
+        "{j}"
+    );
+    assert!(alerts(&s.cfg).is_empty());
+
+    // A dry run shows nothing new (the match is stored); --apply raises the old item on purpose.
+    let out = stdout(&run(&s.cfg, &["rescore"]));
+    assert!(out.contains("0 would alert now"), "{out}");
+    let out = stdout(&run(&s.cfg, &["rescore", "--apply"]));
+    assert!(out.contains("1 alert(s) queued"), "{out}");
+    assert_eq!(alerts(&s.cfg).len(), 1);
+    // Applying again changes nothing: alert ids are stable.
+    let out = stdout(&run(&s.cfg, &["rescore", "--apply"]));
+    assert!(out.contains("0 alert(s) queued"), "{out}");
+
+    // Tightening the story shows what would no longer match.
+    let cfg = std::fs::read_to_string(&s.cfg).unwrap().replace(
+        "article = \"reference.txt\"",
+        "article = \"reference.txt\"\nthreshold = 0.99",
+    );
+    std::fs::write(&s.cfg, cfg).unwrap();
+    let out = stdout(&run(&s.cfg, &["rescore", "--story", "talks"]));
+    assert!(
+        out.contains("1 no longer would") && out.contains("- talks"),
+        "{out}"
+    );
+    let out = run(&s.cfg, &["rescore", "--story", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn names_that_keep_appearing_join_the_story_once() {
+    let now = now_rfc2822();
+    let body = rss(&[
+        item("f1", "Witkoff and Putin meet again", "Steve Witkoff met Vladimir Putin in Moscow for ceasefire talks on Ukraine, joined by negotiator Ilya Brandvold.", &now),
+        item("f2", "Kremlin: Putin and Witkoff discussed Ukraine", "Dmitry Peskov said Vladimir Putin and Steve Witkoff discussed a ceasefire in Ukraine; Ilya Brandvold took part in the talks.", &now),
+        item("f3", "Putin, Witkoff talks continue", "Vladimir Putin and Steve Witkoff continued ceasefire talks on Ukraine in Moscow with Ilya Brandvold present.", &now),
+    ]);
+    let server = TestServer::start(move |_| Response::new(200, body.clone()));
+    let s = setup(&server.url("/rss"), "");
+    poll_json(&run(&s.cfg, &["poll", "--json"]));
+    let new: Vec<Value> = alerts(&s.cfg)
+        .into_iter()
+        .filter(|a| a["kind"] == "new_entity")
+        .collect();
+    let brandvold: Vec<&Value> = new
+        .iter()
+        .filter(|a| a["matched"]["new_entities"][0]["name"] == "Ilya Brandvold")
+        .collect();
+    assert_eq!(brandvold.len(), 1, "{new:?}");
+    assert_eq!(
+        brandvold[0]["matched"]["new_entities"][0]["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // The story's state survives the process: the next start shows it as emerged.
+    let show = stdout(&run(&s.cfg, &["story", "show", "talks"]));
+    assert!(
+        show.lines()
+            .any(|l| l.contains("Ilya Brandvold") && l.contains("emerged")),
+        "{show}"
+    );
+}
+
+#[test]
+fn story_add_show_list_and_errors() {
+    let server = TestServer::start(|_| Response::new(200, rss(&[])));
+    let s = setup(&server.url("/rss"), "");
+    let show = stdout(&run(&s.cfg, &["story", "show", "talks"]));
+    assert!(
+        show.contains("1 reference article")
+            && show.contains("Steve Witkoff")
+            && show.contains("prisoner swap"),
+        "{show}"
+    );
+    assert!(!show.contains("Sergey Lavrov"));
+
+    let extra = s.dir.join("lavrov.html");
+    std::fs::write(&extra, "<html><head><title>x</title></head><body><h1>Lavrov meets Rubio in Riyadh</h1><p>Russian Foreign Minister Sergey Lavrov met Marco Rubio in Riyadh for talks on Ukraine.</p><p>Sergey Lavrov said the talks were useful.</p></body></html>").unwrap();
+    let out = run(
+        &s.cfg,
+        &["story", "add", "--id", "talks", extra.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("stored article \"Lavrov meets Rubio in Riyadh\""),
+        "{}",
+        stdout(&out)
+    );
+    let show = stdout(&run(&s.cfg, &["story", "show", "talks"]));
+    assert!(
+        show.contains("2 reference articles") && show.contains("Sergey Lavrov"),
+        "{show}"
+    );
+
+    // A story that exists only in the store.
+    let out = run(
+        &s.cfg,
+        &["story", "add", "--id", "riyadh", extra.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list = stdout(&run(&s.cfg, &["story", "list"]));
+    assert!(list.contains("talks") && list.contains("riyadh"), "{list}");
+
+    // Adding by URL fetches the page.
+    let page = TestServer::start(|_| {
+        Response::new(200, "<html><body><h1>Peskov on talks</h1><p>Dmitry Peskov spoke about Ukraine talks in Moscow.</p></body></html>")
+    });
+    let out = run(
+        &s.cfg,
+        &["story", "add", "--id", "talks", &page.url("/article")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&run(&s.cfg, &["story", "show", "talks"])).contains("3 reference articles"));
+
+    assert_eq!(
+        run(&s.cfg, &["story", "show", "nope"]).status.code(),
+        Some(2)
+    );
+    // A missing article file names the story and the path.
+    std::fs::remove_file(s.dir.join("reference.txt")).unwrap();
+    let out = run(&s.cfg, &["poll"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("story talks") && stderr(&out).contains("reference.txt"),
+        "{}",
+        stderr(&out)
+    );
+}
