@@ -53,6 +53,7 @@ pub struct FeedReport {
     pub matches: usize,
     /// Alerts queued (follow-ups and new entities).
     pub alerts: usize,
+    pub raised: Vec<RaisedAlert>,
     /// The document needed the repair pass to be read.
     pub repaired: bool,
 }
@@ -87,6 +88,7 @@ impl Pipeline {
             items_duplicate: 0,
             matches: 0,
             alerts: 0,
+            raised: Vec::new(),
             repaired: false,
         };
         match self.try_poll(feed, &mut report).await {
@@ -99,6 +101,7 @@ impl Pipeline {
                 report.items_duplicate = 0;
                 report.matches = 0;
                 report.alerts = 0;
+                report.raised.clear();
                 let retry_after = match &e {
                     FeedError::Fetch(f) => f.retry_after(),
                     _ => None,
@@ -189,6 +192,7 @@ impl Pipeline {
                                 let m = match_item(tx, &ctx, &stored, true, now.timestamp())?;
                                 c.matches += m.matches;
                                 c.alerts += m.alerts;
+                                c.raised.extend(m.raised);
                             }
                             tx.record_poll(id, &rec)?;
                             Ok(c)
@@ -199,6 +203,7 @@ impl Pipeline {
                 report.items_duplicate = counts.duplicate;
                 report.matches = counts.matches;
                 report.alerts = counts.alerts;
+                report.raised = counts.raised;
                 tracing::info!(
                     feed = %feed.name,
                     items_new = counts.new,
@@ -308,19 +313,31 @@ pub fn redact(url: &Url) -> String {
     u.to_string()
 }
 
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 struct ItemCounts {
     new: usize,
     duplicate: usize,
     matches: usize,
     alerts: usize,
+    raised: Vec<RaisedAlert>,
 }
 
 /// What matching one item did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct MatchOutcome {
     pub matches: usize,
     pub alerts: usize,
+    pub raised: Vec<RaisedAlert>,
+}
+
+/// A one-line account of an alert just queued, for the poll summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RaisedAlert {
+    pub kind: String,
+    pub story: String,
+    pub score: Option<f64>,
+    pub title: String,
+    pub why: String,
 }
 
 /// Document frequencies read inside the current transaction.
@@ -380,8 +397,23 @@ pub fn match_item(
             tracing::debug!(story = %story.id, item = item.id, "match too old to alert");
         } else if tx.insert_alert(&followup_alert(story, item, &ex, now))? {
             out.alerts += 1;
+            let why: Vec<&str> = ex
+                .entities
+                .iter()
+                .map(|e| e.name.as_str())
+                .chain(ex.events.iter().map(|e| e.name.as_str()))
+                .collect();
+            out.raised.push(RaisedAlert {
+                kind: "followup".into(),
+                story: story.id.clone(),
+                score: Some(ex.score),
+                title: item.title.clone(),
+                why: why.join(", "),
+            });
         }
-        out.alerts += emerge(tx, story, item, &ex, now)?;
+        let emerged = emerge(tx, story, item, &ex, now)?;
+        out.alerts += emerged.len();
+        out.raised.extend(emerged);
     }
     Ok(out)
 }
@@ -436,10 +468,15 @@ fn emerge(
     item: &StoredItem,
     ex: &Explanation,
     now: i64,
-) -> Result<usize, StoreError> {
-    let mut alerts = 0;
+) -> Result<Vec<RaisedAlert>, StoreError> {
+    let mut alerts = Vec::new();
     for (name, kind) in &ex.unknown_names {
-        if *kind == Kind::Other {
+        // Countries and regions are in too much news to say what a story is.
+        if *kind == Kind::Other
+            || crate::matching::gazetteer::COUNTRIES
+                .iter()
+                .any(|(n, _, _)| n == name)
+        {
             continue;
         }
         let seen = tx.record_sighting(&story.id, name, kind.as_str(), item.id)?;
@@ -447,6 +484,7 @@ fn emerge(
             continue;
         }
         let items = tx.sighting_items(&story.id, name)?;
+        let items_len = items.len();
         let id = payload::alert_id(&story.id, "new_entity", name);
         let p = AlertPayload {
             kind_of_payload: payload::ALERT_TYPE.to_string(),
@@ -480,7 +518,13 @@ fn emerge(
         };
         if tx.insert_alert(&row)? {
             tracing::info!(story = %story.id, entity = %name, "new entity joined the story");
-            alerts += 1;
+            alerts.push(RaisedAlert {
+                kind: "new_entity".into(),
+                story: story.id.clone(),
+                score: None,
+                title: name.clone(),
+                why: format!("new {} in {} matched items", kind.as_str(), items_len),
+            });
         }
     }
     Ok(alerts)

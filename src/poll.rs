@@ -115,6 +115,23 @@ impl PollSummary {
             out = out.trim_end().to_string();
             out.push('\n');
         }
+        let raised: Vec<_> = self.reports.iter().flat_map(|r| r.raised.iter()).collect();
+        if !raised.is_empty() {
+            out.push_str("\nALERTS\n");
+            for a in raised {
+                out.push_str(&format!(
+                    "  {:<10} {:<16} {}  {}\n             why: {}\n",
+                    a.kind,
+                    a.story,
+                    a.score
+                        .map(|s| format!("{s:.2}"))
+                        .unwrap_or_else(|| "    ".into()),
+                    a.title,
+                    a.why
+                ));
+            }
+            out.push('\n');
+        }
         out.push_str(&format!(
             "{} feeds: {} fetched, {} not modified, {} failed; {} new items, {} duplicates; {} matches, {} alerts\n",
             self.feeds,
