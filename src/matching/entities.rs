@@ -439,6 +439,15 @@ fn emit_run(
             }
         }
         let name = &run[start.min(run.len())..];
+        // An organisation between the cue and the name ("Глава МИД России
+        // Сергей Лавров"): split it off like any run holding known names.
+        if name.len() > 1
+            && !known.contains_key(fold(&name.join(" ")).trim())
+            && name.iter().any(|w| known.contains_key(fold(w).trim()))
+        {
+            emit_run(name, sentence, false, known, out);
+            return;
+        }
         if !name.is_empty() {
             let phrase = name.join(" ");
             let f = fold(&phrase).trim().to_string();
@@ -597,6 +606,16 @@ mod tests {
         assert!(
             n.iter()
                 .any(|(n, _)| n == "Witkoff" || n == "Steve Witkoff"),
+            "{n:?}"
+        );
+    }
+
+    #[test]
+    fn an_organisation_after_the_cue_is_split_off() {
+        let n = names("Глава МИД России Сергей Лавров провел переговоры.");
+        assert!(
+            n.iter()
+                .any(|(n, k)| n == "Sergey Lavrov" && *k == Kind::Person),
             "{n:?}"
         );
     }
