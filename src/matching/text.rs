@@ -38,17 +38,24 @@ pub fn fold_into(s: &str, out: &mut String) {
     while i < bytes.len() {
         let b = bytes[i];
         if b < 0x80 {
-            i += 1;
+            // A whole run of ASCII letters and digits at once.
             if b.is_ascii_alphanumeric() {
+                let run = bytes[i..]
+                    .iter()
+                    .position(|c| !c.is_ascii_alphanumeric())
+                    .unwrap_or(bytes.len() - i);
+                let chunk = &bytes[i..i + run];
                 if word_start.is_none() {
                     word_start = Some(v.len());
                     caps = true;
                     letters = 0;
                 }
-                letters += 1;
-                caps &= b.is_ascii_uppercase();
-                v.push(b.to_ascii_lowercase());
+                letters += run;
+                caps &= chunk.iter().all(u8::is_ascii_uppercase);
+                v.extend(chunk.iter().map(u8::to_ascii_lowercase));
+                i += run;
             } else {
+                i += 1;
                 flush(&mut v, &mut word_start, caps, letters);
             }
             continue;
