@@ -86,12 +86,7 @@ pub fn rfc3339(ts: i64) -> String {
 
 /// The first ~280 characters of a text, cut at a word.
 pub fn summary(text: &str) -> String {
-    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= 280 {
-        return flat;
-    }
-    let cut: String = flat.chars().take(280).collect();
-    format!("{}…", cut.rsplit_once(' ').map(|(a, _)| a).unwrap_or(&cut))
+    crate::matching::text::clip(&text.split_whitespace().collect::<Vec<_>>().join(" "), 280)
 }
 
 #[cfg(test)]

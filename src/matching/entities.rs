@@ -4,7 +4,7 @@
 //! that newly appear beside it. No model, no network: capitalisation, a few
 //! lists and the sentence structure.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use super::gazetteer;
@@ -101,26 +101,22 @@ pub fn known_names() -> &'static HashMap<String, Known> {
     })
 }
 
+/// A word list folded once, on first use.
+pub fn folded_set(
+    cell: &'static OnceLock<HashSet<String>>,
+    words: &[&str],
+) -> &'static HashSet<String> {
+    cell.get_or_init(|| words.iter().map(|w| fold(w).trim().to_string()).collect())
+}
+
 fn is_common(word_folded: &str) -> bool {
-    static SET: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
-    SET.get_or_init(|| {
-        gazetteer::COMMON_CAPITALISED
-            .iter()
-            .map(|w| fold(w).trim().to_string())
-            .collect()
-    })
-    .contains(word_folded)
+    static SET: OnceLock<HashSet<String>> = OnceLock::new();
+    folded_set(&SET, gazetteer::COMMON_CAPITALISED).contains(word_folded)
 }
 
 fn is_cue(word_folded: &str) -> bool {
-    static SET: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
-    SET.get_or_init(|| {
-        gazetteer::PERSON_CUES
-            .iter()
-            .map(|w| fold(w).trim().to_string())
-            .collect()
-    })
-    .contains(word_folded)
+    static SET: OnceLock<HashSet<String>> = OnceLock::new();
+    folded_set(&SET, gazetteer::PERSON_CUES).contains(word_folded)
 }
 
 /// Title words that modify a cue ("Special Envoy", "Deputy Foreign Minister").
@@ -244,14 +240,8 @@ fn strip_possessive(word: &str) -> (&str, bool) {
 
 /// Whether a name is a news outlet (attribution, not content).
 pub fn is_media(name: &str) -> bool {
-    static SET: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
-    SET.get_or_init(|| {
-        gazetteer::NEWS_MEDIA
-            .iter()
-            .map(|m| fold(m).trim().to_string())
-            .collect()
-    })
-    .contains(fold(name).trim())
+    static SET: OnceLock<HashSet<String>> = OnceLock::new();
+    folded_set(&SET, gazetteer::NEWS_MEDIA).contains(fold(name).trim())
 }
 
 /// Finds the proper-noun phrases of `text` (its first line counts as a

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::entities::{mentions, Kind};
 use super::score::{score, Components, Signals};
-use super::text::{fold, fold_into, sentences};
+use super::text::{clip, fold, fold_into, sentences};
 use super::watchlist::{index, Watchlist};
 
 /// Word endings that still name the entity: English and German possessive
@@ -486,15 +486,6 @@ fn stopwords() -> &'static HashSet<String> {
     })
 }
 
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let cut: String = s.chars().take(max).collect();
-    let cut = cut.rsplit_once(' ').map(|(a, _)| a).unwrap_or(&cut);
-    format!("{cut}…")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -580,6 +571,32 @@ mod tests {
             "{:?}",
             uk.entities
         );
+    }
+
+    #[test]
+    fn romance_language_follow_ups_match() {
+        let m = matcher(&[]);
+        for (title, text) in [
+            (
+                "Witkoff incontra Putin a San Pietroburgo",
+                "L'inviato speciale americano Steve Witkoff ha incontrato il presidente russo Vladimir Putin a San Pietroburgo. Al centro dei colloqui il cessate il fuoco in Ucraina, ha detto il portavoce del Cremlino Dmitry Peskov.",
+            ),
+            (
+                "Witkoff se reúne con Putin en San Petersburgo",
+                "El enviado especial de Estados Unidos, Steve Witkoff, se reunió con el presidente ruso Vladimir Putin en San Petersburgo para negociar un alto el fuego en Ucrania, según el Kremlin.",
+            ),
+            (
+                "Witkoff encontra Putin em São Petersburgo",
+                "O enviado especial dos Estados Unidos Steve Witkoff reuniu-se com o presidente russo Vladimir Putin em São Petersburgo para discutir um cessar-fogo na Ucrânia.",
+            ),
+            (
+                "Steve Witkoff reçu par Vladimir Poutine à Saint-Pétersbourg",
+                "L'émissaire américain Steve Witkoff a rencontré Vladimir Poutine à Saint-Pétersbourg pour discuter d'un cessez-le-feu en Ukraine, a indiqué le Kremlin.",
+            ),
+        ] {
+            let ex = explain(&m, title, text);
+            assert!(ex.is_match(), "{title}: {ex:?}");
+        }
     }
 
     #[test]
