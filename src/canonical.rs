@@ -1,8 +1,9 @@
 //! Canonical URLs: one spelling per article, so that the same page reached
 //! through a newsletter link, a social share or another feed dedups.
 //!
-//! Lower-case scheme and host (IDNs in their ASCII form), no default port, no
-//! fragment, no tracking parameters, remaining query parameters sorted.
+//! Lower-case scheme and host (IDNs in their ASCII form, without `www.` and
+//! AMP or mobile prefixes), no default port, no fragment, no tracking or
+//! AMP parameters, no `/amp` path, remaining query parameters sorted.
 
 use url::Url;
 
@@ -68,18 +69,51 @@ pub fn is_tracking_param(name: &str) -> bool {
         || TRACKING_PREFIXES.iter().any(|p| lower.starts_with(p))
 }
 
-/// The canonical form of an http(s) URL; `None` for other schemes.
+/// Host prefixes of mobile and AMP editions of the same site.
+/// `www.` is dropped too: no news site serves other articles there.
+const EDITION_HOST_PREFIXES: &[&str] = &["www.", "amp.", "m.", "mobile.", "mobil."];
+
+/// Query parameters that only select the AMP or mobile rendering.
+fn is_edition_param(name: &str, value: &str) -> bool {
+    let (n, v) = (name.to_ascii_lowercase(), value.to_ascii_lowercase());
+    (n == "outputtype" && v == "amp")
+        || (n == "amp" && matches!(v.as_str(), "" | "1" | "true"))
+        || n == "_amp"
+}
+
+/// The canonical form of an http(s) URL; `None` for other schemes. AMP and
+/// mobile editions (`amp.`, `m.`, `/amp`, `?outputType=amp`) share the
+/// canonical form of the article itself.
 pub fn canonicalize(url: &Url) -> Option<String> {
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return None;
     }
     // `Url` already lower-cases scheme and host, applies IDNA and drops
-    // default ports; what is left is fragment and query.
+    // default ports; what is left is edition, fragment and query.
     let mut out = url.clone();
     out.set_fragment(None);
+    if let Some(host) = url.host_str() {
+        if let Some(p) = EDITION_HOST_PREFIXES.iter().find(|p| host.starts_with(*p)) {
+            let rest = &host[p.len()..];
+            // Only when what is left is still a registrable name ("m.example.com", not "m.com").
+            if rest.contains('.') {
+                let _ = out.set_host(Some(rest));
+            }
+        }
+    }
+    let path = out.path().to_string();
+    let trimmed = path
+        .strip_suffix("/amp/")
+        .or_else(|| path.strip_suffix("/amp"))
+        .or_else(|| path.strip_suffix(".amp"))
+        .map(str::to_string)
+        .or_else(|| path.starts_with("/amp/").then(|| path[4..].to_string()));
+    if let Some(p) = trimmed {
+        out.set_path(if p.is_empty() { "/" } else { &p });
+    }
     let mut pairs: Vec<(String, String)> = url
         .query_pairs()
-        .filter(|(k, _)| !is_tracking_param(k))
+        .filter(|(k, v)| !is_tracking_param(k) && !is_edition_param(k, v))
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     if pairs.is_empty() {
@@ -112,7 +146,7 @@ mod tests {
     fn case_port_fragment() {
         assert_eq!(
             c("HTTPS://WWW.Example.COM:443/World/Story-1#comments"),
-            "https://www.example.com/World/Story-1"
+            "https://example.com/World/Story-1"
         );
         assert_eq!(c("http://example.com:80/a"), "http://example.com/a");
         assert_eq!(c("http://example.com:8080/a"), "http://example.com:8080/a");
@@ -122,7 +156,7 @@ mod tests {
     fn tracking_parameters_go_and_the_rest_is_sorted() {
         assert_eq!(
             c("https://www.theguardian.com/world/2025/apr/11/witkoff-putin?utm_source=twitter&utm_medium=social&CMP=share_btn_tw"),
-            "https://www.theguardian.com/world/2025/apr/11/witkoff-putin?CMP=share_btn_tw"
+            "https://theguardian.com/world/2025/apr/11/witkoff-putin?CMP=share_btn_tw"
         );
         assert_eq!(
             c("https://example.com/a?z=1&fbclid=IwAR0x&a=2&gclid=abc&mc_cid=1&mc_eid=2"),
@@ -135,6 +169,30 @@ mod tests {
         assert_eq!(
             c("https://example.com/a?UTM_Source=x&id=7"),
             "https://example.com/a?id=7"
+        );
+    }
+
+    #[test]
+    fn amp_and_mobile_editions_share_the_article_url() {
+        let article = "https://www.example.com/world/2025/04/11/witkoff-putin";
+        for variant in [
+            "https://amp.example.com/world/2025/04/11/witkoff-putin",
+            "https://www.example.com/world/2025/04/11/witkoff-putin/amp",
+            "https://www.example.com/world/2025/04/11/witkoff-putin/amp/",
+            "https://www.example.com/amp/world/2025/04/11/witkoff-putin",
+            "https://www.example.com/world/2025/04/11/witkoff-putin?outputType=amp",
+            "https://www.example.com/world/2025/04/11/witkoff-putin?amp=1&utm_source=x",
+        ] {
+            assert_eq!(c(variant), c(article), "{variant}");
+        }
+        assert_eq!(c("https://m.example.com/a"), "https://example.com/a");
+        assert_eq!(c("https://m.bbc.co.uk/news/1"), "https://bbc.co.uk/news/1");
+        // A bare two-label host keeps its name.
+        assert_eq!(c("https://m.com/a"), "https://m.com/a");
+        // Words that merely contain "amp" stay.
+        assert_eq!(
+            c("https://www.example.com/news/champions"),
+            "https://example.com/news/champions"
         );
     }
 
@@ -155,7 +213,7 @@ mod tests {
         let base = Url::parse("https://www.arenanet.com/en/games/neverwinter/news/").unwrap();
         assert_eq!(
             canonicalize_str("/en/games/neverwinter/news/1?utm_source=rss", Some(&base)).unwrap(),
-            "https://www.arenanet.com/en/games/neverwinter/news/1"
+            "https://arenanet.com/en/games/neverwinter/news/1"
         );
     }
 
