@@ -170,6 +170,7 @@ pub async fn explain(config: &Config, key: &str, json: bool) -> Result<String, C
             text,
             published_at: None,
             first_seen_at: Utc::now().timestamp(),
+            cluster_id: 0,
         };
         render_explanations(&mut out, &store, &ctx, &item, json)?;
         return Ok(out);

@@ -32,6 +32,11 @@ pub const DEFAULT_THRESHOLD: f64 = 0.5;
 /// Items published longer ago than this are matched and stored but raise no
 /// alert, so that adding a feed does not flood the sinks with its archive.
 pub const DEFAULT_ALERT_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Containment (share of the shorter text's word shingles found in the
+/// longer) at or above which two items are copies of one report.
+pub const DEFAULT_SIMILARITY: f64 = 0.8;
+/// How far back near-duplicate lookups reach.
+pub const DEFAULT_DEDUP_WINDOW: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Matched follow-ups a new name must appear in before it joins the story.
 pub const DEFAULT_EMERGE_AFTER: u32 = 2;
 const MAX_BODY_LIMIT: u64 = 1024 * 1024 * 1024;
@@ -57,6 +62,16 @@ pub struct Config {
     pub feeds: Vec<FeedConfig>,
     pub stories: Vec<StoryConfig>,
     pub alerts: AlertsConfig,
+    pub dedup: DedupConfig,
+}
+
+/// Near-duplicate detection.
+#[derive(Debug, Clone)]
+pub struct DedupConfig {
+    /// How far back a new item is compared.
+    pub window: Duration,
+    /// Word-level similarity (0..1) at or above which two items are copies.
+    pub similarity: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -171,6 +186,15 @@ struct RawConfig {
     stories: Vec<RawStory>,
     #[serde(default)]
     alerts: RawAlerts,
+    #[serde(default)]
+    dedup: RawDedup,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDedup {
+    window: Option<Spanned<String>>,
+    similarity: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -359,6 +383,19 @@ impl Validator<'_> {
             .max_age
             .map(|d| self.duration(&d, Duration::from_secs(60)))
             .unwrap_or(DEFAULT_ALERT_MAX_AGE);
+        let window = raw
+            .dedup
+            .window
+            .map(|d| self.duration(&d, Duration::from_secs(3600)))
+            .unwrap_or(DEFAULT_DEDUP_WINDOW);
+        let similarity = match raw.dedup.similarity {
+            Some(s) if !(0.5..=1.0).contains(s.get_ref()) => {
+                self.problem(s.span(), "similarity must be between 0.5 and 1");
+                DEFAULT_SIMILARITY
+            }
+            Some(s) => *s.get_ref(),
+            None => DEFAULT_SIMILARITY,
+        };
         Config {
             path: path.to_path_buf(),
             storage: StorageConfig { path: storage_path },
@@ -366,6 +403,7 @@ impl Validator<'_> {
             feeds,
             stories,
             alerts: AlertsConfig { max_age },
+            dedup: DedupConfig { window, similarity },
         }
     }
 

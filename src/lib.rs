@@ -20,6 +20,7 @@ pub mod dedup;
 pub mod extract;
 pub mod feeds;
 pub mod matching;
+pub mod neardup;
 pub mod pipeline;
 pub mod poll;
 pub mod store;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use crate::alerts::payload::{self, AlertItem, AlertPayload, Matched, NewEntity};
+use crate::alerts::payload::{self, AlertItem, AlertPayload, Cluster, Matched, NewEntity};
 use crate::backoff;
 use crate::config::FeedConfig;
 use crate::dedup::ExactKeys;
@@ -17,6 +17,7 @@ use crate::feeds::parse::{parse_feed, ParseError};
 use crate::matching::entities::Kind;
 use crate::matching::matcher::reference_terms;
 use crate::matching::{CorpusStats, Explanation};
+use crate::neardup::{fingerprint, Fingerprint};
 use crate::store::{
     MatchRow, PollRecord, PollStatus, Store, StoreError, StoreTx, StoredAlert, StoredItem,
 };
@@ -49,6 +50,8 @@ pub struct FeedReport {
     pub outcome: FeedOutcome,
     pub items_new: usize,
     pub items_duplicate: usize,
+    /// New items that copy a stored one (they join its cluster).
+    pub items_near_duplicate: usize,
     /// Items at or above a story's threshold.
     pub matches: usize,
     /// Alerts queued (follow-ups and new entities).
@@ -75,6 +78,13 @@ pub struct MatchContext {
     pub vocabulary: std::collections::HashSet<String>,
     /// Items published longer ago than this raise no alert.
     pub alert_max_age: std::time::Duration,
+    /// Shingle containment at or above which two items are copies.
+    pub near_threshold: f64,
+    /// How far back copies are looked for.
+    pub dedup_window: std::time::Duration,
+    /// Fingerprints of the stories' reference articles: copies of them are
+    /// the story itself, not follow-ups.
+    pub reference_prints: Vec<(String, Fingerprint)>,
 }
 
 impl Pipeline {
@@ -86,6 +96,7 @@ impl Pipeline {
             outcome: FeedOutcome::Fetched,
             items_new: 0,
             items_duplicate: 0,
+            items_near_duplicate: 0,
             matches: 0,
             alerts: 0,
             raised: Vec::new(),
@@ -99,6 +110,7 @@ impl Pipeline {
                 report.outcome = FeedOutcome::Failed(reason.clone());
                 report.items_new = 0;
                 report.items_duplicate = 0;
+                report.items_near_duplicate = 0;
                 report.matches = 0;
                 report.alerts = 0;
                 report.raised.clear();
@@ -178,6 +190,11 @@ impl Pipeline {
                                 }
                                 let item_id = tx.insert_item(id, item, &keys, now.timestamp())?;
                                 c.new += 1;
+                                let cluster_id =
+                                    cluster_of(tx, &ctx, item_id, item, now.timestamp())?;
+                                if cluster_id != item_id {
+                                    c.near_duplicate += 1;
+                                }
                                 let stored = StoredItem {
                                     id: item_id,
                                     feed: feed_cfg.name.clone(),
@@ -188,6 +205,7 @@ impl Pipeline {
                                     text: item.text.clone(),
                                     published_at: item.published.map(|p| p.timestamp()),
                                     first_seen_at: now.timestamp(),
+                                    cluster_id,
                                 };
                                 let m = match_item(tx, &ctx, &stored, true, now.timestamp())?;
                                 c.matches += m.matches;
@@ -201,6 +219,7 @@ impl Pipeline {
                     .await?;
                 report.items_new = counts.new;
                 report.items_duplicate = counts.duplicate;
+                report.items_near_duplicate = counts.near_duplicate;
                 report.matches = counts.matches;
                 report.alerts = counts.alerts;
                 report.raised = counts.raised;
@@ -317,9 +336,36 @@ pub fn redact(url: &Url) -> String {
 struct ItemCounts {
     new: usize,
     duplicate: usize,
+    near_duplicate: usize,
     matches: usize,
     alerts: usize,
     raised: Vec<RaisedAlert>,
+}
+
+/// The cluster a new item joins: that of the closest stored copy within the
+/// window, else its own. Its fingerprint is indexed either way.
+fn cluster_of(
+    tx: &StoreTx<'_>,
+    ctx: &MatchContext,
+    item_id: i64,
+    item: &Item,
+    now: i64,
+) -> Result<i64, StoreError> {
+    let Some(fp) = fingerprint(&item.title, &item.text) else {
+        tx.attach_cluster(item_id, item_id, None, now)?;
+        return Ok(item_id);
+    };
+    let since = now - ctx.dedup_window.as_secs() as i64;
+    let best = tx
+        .near_duplicate_candidates(&fp.band_keys(), since)?
+        .into_iter()
+        .filter(|(id, _, _)| *id != item_id)
+        .map(|(_, cluster, other)| (fp.containment(&other), cluster))
+        .filter(|(c, _)| *c >= ctx.near_threshold)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let cluster = best.map(|(_, c)| c).unwrap_or(item_id);
+    tx.attach_cluster(item_id, cluster, Some(&fp), now)?;
+    Ok(cluster)
 }
 
 /// What matching one item did.
@@ -372,6 +418,11 @@ pub fn match_item(
         tx.count_document(doc.terms().filter(|t| ctx.vocabulary.contains(*t)))?;
     }
     let corpus = TxCorpus(tx);
+    let item_print = if ctx.reference_prints.is_empty() {
+        None
+    } else {
+        fingerprint(&item.title, &item.text)
+    };
     for story in &ctx.stories {
         let ex = story.matcher.explain(&item.title, &item.text, &corpus);
         if ex.entities.is_empty() {
@@ -393,9 +444,24 @@ pub fn match_item(
         }
         out.matches += 1;
         let published = item.published_at.unwrap_or(item.first_seen_at);
+        let copy_of_reference = item_print.as_ref().is_some_and(|fp| {
+            ctx.reference_prints
+                .iter()
+                .any(|(id, r)| id == &story.id && fp.is_copy_of_document(r, ctx.near_threshold))
+        });
         if published + (ctx.alert_max_age.as_secs() as i64) < now {
             tracing::debug!(story = %story.id, item = item.id, "match too old to alert");
-        } else if tx.insert_alert(&followup_alert(story, item, &ex, now))? {
+        } else if copy_of_reference {
+            tracing::info!(story = %story.id, item = item.id, "copy of the story's own reference article: no alert");
+        } else if tx.cluster_has_followup(&story.id, item.cluster_id)? {
+            tracing::debug!(story = %story.id, item = item.id, cluster = item.cluster_id, "copy of an alerted item");
+        } else if tx.insert_alert(&followup_alert(
+            story,
+            item,
+            &ex,
+            tx.cluster_size(item.cluster_id)?,
+            now,
+        ))? {
             out.alerts += 1;
             let why: Vec<&str> = ex
                 .entities
@@ -418,7 +484,13 @@ pub fn match_item(
     Ok(out)
 }
 
-fn followup_alert(story: &Story, item: &StoredItem, ex: &Explanation, now: i64) -> StoredAlert {
+fn followup_alert(
+    story: &Story,
+    item: &StoredItem,
+    ex: &Explanation,
+    cluster_size: u32,
+    now: i64,
+) -> StoredAlert {
     let id = payload::alert_id(&story.id, "followup", &format!("item:{}", item.id));
     let p = AlertPayload {
         kind_of_payload: payload::ALERT_TYPE.to_string(),
@@ -435,7 +507,10 @@ fn followup_alert(story: &Story, item: &StoredItem, ex: &Explanation, now: i64) 
         },
         snippets: ex.snippets.clone(),
         components: Some(ex.components),
-        cluster: None,
+        cluster: Some(Cluster {
+            id: format!("c{}", item.cluster_id),
+            size: cluster_size,
+        }),
     };
     StoredAlert {
         id,

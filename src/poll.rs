@@ -46,6 +46,8 @@ pub struct PollSummary {
     pub failed: usize,
     pub items_new: usize,
     pub items_duplicate: usize,
+    /// New items that copy a stored one (near-duplicates).
+    pub items_near_duplicate: usize,
     /// Items at or above a story's threshold.
     pub matches: usize,
     /// Alerts queued by this poll.
@@ -77,6 +79,7 @@ impl PollSummary {
         }
         self.items_new += r.items_new;
         self.items_duplicate += r.items_duplicate;
+        self.items_near_duplicate += r.items_near_duplicate;
         self.matches += r.matches;
         self.alerts += r.alerts;
         self.reports.push(r);
@@ -220,10 +223,21 @@ pub fn match_context(
     if write {
         stories::sync_config_articles(store, &stories, chrono::Utc::now().timestamp())?;
     }
+    let reference_prints = stories
+        .iter()
+        .flat_map(|s| {
+            s.articles.iter().filter_map(|a| {
+                crate::neardup::fingerprint(&a.title, &a.text).map(|f| (s.id.clone(), f))
+            })
+        })
+        .collect();
     Ok(MatchContext {
         vocabulary: stories::vocabulary(&stories),
         stories,
         alert_max_age: config.alerts.max_age,
+        near_threshold: crate::neardup::containment_threshold(config.dedup.similarity),
+        dedup_window: config.dedup.window,
+        reference_prints,
     })
 }
 

@@ -102,7 +102,8 @@ fn follow_ups_alert_with_an_explained_payload() {
     );
     assert!(!a["snippets"].as_array().unwrap().is_empty());
     assert!(a["components"]["focus"].is_number());
-    assert!(a["cluster"].is_null());
+    assert_eq!(a["cluster"]["size"], 1);
+    assert!(a["cluster"]["id"].as_str().unwrap().starts_with('c'));
 
     // The human list says why; --limit bounds the JSON list.
     let out = stdout(&run(&s.cfg, &["alerts", "list"]));
@@ -285,5 +286,57 @@ fn story_add_show_list_and_errors() {
         stderr(&out).contains("story talks") && stderr(&out).contains("reference.txt"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn copies_join_their_cluster_and_copies_of_the_reference_do_not_alert() {
+    let now = now_rfc2822();
+    let report = "Russian President Vladimir Putin and US envoy Steve Witkoff met in Moscow on Thursday for talks on a ceasefire in Ukraine. \
+        Kremlin spokesman Dmitry Peskov said the meeting lasted more than three hours and covered prisoner exchanges and the normalisation of relations. \
+        Peskov said no date had been set for a further meeting but that contacts between Moscow and Washington would continue.";
+    let copy = report
+        .replace("more than three hours", "over three hours")
+        .replace(
+            " but that contacts between Moscow and Washington would continue",
+            "",
+        );
+    let first = rss(&[item("a1", "Putin and Witkoff meet in Moscow", report, &now)]);
+    let second = rss(&[
+        item("b1", "Kremlin: three-hour Putin-Witkoff meeting covered prisoner swaps", &copy, &now),
+        // A copy of the story's own reference article.
+        item("r1", "US envoy Steve Witkoff meets Vladimir Putin in St Petersburg on Ukraine ceasefire", REFERENCE, &now),
+        // A real follow-up in the same feed.
+        item("f2", "Witkoff to return to Russia next week, Kremlin says", "Dmitry Peskov said Steve Witkoff would return to Russia next week to meet Vladimir Putin again on a Ukraine ceasefire.", &now),
+    ]);
+    let phase = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let p = phase.clone();
+    let server = TestServer::start(move |_| {
+        if p.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            Response::new(200, first.clone())
+        } else {
+            Response::new(200, second.clone())
+        }
+    });
+    let s = setup(&server.url("/rss"), "");
+    let j = poll_json(&run(&s.cfg, &["poll", "--json"]));
+    assert_eq!(j["alerts"], 1, "{j}");
+    // A new process (restart) sees the stored fingerprints.
+    phase.store(1, std::sync::atomic::Ordering::SeqCst);
+    let j = poll_json(&run(&s.cfg, &["poll", "--json"]));
+    assert_eq!(j["items_new"], 3, "{j}");
+    assert_eq!(j["items_near_duplicate"], 1, "{j}");
+    let followups: Vec<Value> = alerts(&s.cfg)
+        .into_iter()
+        .filter(|a| a["kind"] == "followup")
+        .collect();
+    let urls: Vec<&str> = followups
+        .iter()
+        .map(|a| a["item"]["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(followups.len(), 2, "{urls:?}");
+    assert!(
+        urls.contains(&"http://news.example/a1") && urls.contains(&"http://news.example/f2"),
+        "{urls:?}"
     );
 }

@@ -13,11 +13,13 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use crate::config::FeedConfig;
 use crate::dedup::ExactKeys;
 use crate::feeds::normalize::Item;
+use crate::neardup::Fingerprint;
 
 /// Applied in order; the position (1-based) is the schema version. Append only.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_stories.sql"),
+    include_str!("migrations/0003_near_duplicates.sql"),
 ];
 
 /// The schema version this binary writes.
@@ -295,7 +297,7 @@ impl Store {
     /// Items by id or by link / canonical URL.
     pub fn find_items(&self, key: &str) -> Result<Vec<StoredItem>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT i.id, f.name, i.guid, i.link, i.canonical_url, i.title, i.text, i.published_at, i.first_seen_at
+            "SELECT i.id, f.name, i.guid, i.link, i.canonical_url, i.title, i.text, i.published_at, i.first_seen_at, COALESCE(i.cluster_id, i.id)
              FROM items i JOIN feeds f ON f.id = i.feed_id
              WHERE i.id = ?1 OR i.link = ?2 OR i.canonical_url = ?2 OR i.canonical_url = ?3
              ORDER BY i.id",
@@ -309,7 +311,7 @@ impl Store {
     /// Items first seen at or after `since` (unix seconds), oldest first.
     pub fn items_since(&self, since: i64) -> Result<Vec<StoredItem>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT i.id, f.name, i.guid, i.link, i.canonical_url, i.title, i.text, i.published_at, i.first_seen_at
+            "SELECT i.id, f.name, i.guid, i.link, i.canonical_url, i.title, i.text, i.published_at, i.first_seen_at, COALESCE(i.cluster_id, i.id)
              FROM items i JOIN feeds f ON f.id = i.feed_id
              WHERE i.first_seen_at >= ?1 ORDER BY i.id",
         )?;
@@ -411,6 +413,8 @@ pub struct StoredItem {
     pub text: String,
     pub published_at: Option<i64>,
     pub first_seen_at: i64,
+    /// The near-duplicate cluster (the item's own id when it copies nothing).
+    pub cluster_id: i64,
 }
 
 fn stored_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
@@ -424,6 +428,7 @@ fn stored_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
         text: r.get(6)?,
         published_at: r.get(7)?,
         first_seen_at: r.get(8)?,
+        cluster_id: r.get(9)?,
     })
 }
 
@@ -634,6 +639,87 @@ impl StoreTx<'_> {
             .query_row([term], |r| r.get(0))
             .optional()?;
         Ok(n.unwrap_or(0) as u64)
+    }
+
+    /// Stored items within the window that share a band with `keys`:
+    /// (item id, cluster id, fingerprint).
+    pub fn near_duplicate_candidates(
+        &self,
+        keys: &[i64],
+        since: i64,
+    ) -> Result<Vec<(i64, i64, Fingerprint)>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT i.id, COALESCE(i.cluster_id, i.id), i.signature, i.shingles FROM items i
+             WHERE i.id IN (SELECT item_id FROM lsh_bands WHERE key = ?1 AND seen_at >= ?2)
+               AND i.signature IS NOT NULL",
+        )?;
+        let mut out: Vec<(i64, i64, Fingerprint)> = Vec::new();
+        for key in keys {
+            let rows = stmt.query_map(params![key, since], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, u32>(3)?,
+                ))
+            })?;
+            for row in rows {
+                let (id, cluster, sig, shingles) = row?;
+                if out.iter().any(|(i, _, _)| *i == id) {
+                    continue;
+                }
+                if let Some(fp) = Fingerprint::from_bytes(&sig, shingles) {
+                    out.push((id, cluster, fp));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Puts an item in a cluster and indexes its fingerprint.
+    pub fn attach_cluster(
+        &self,
+        item_id: i64,
+        cluster_id: i64,
+        fp: Option<&Fingerprint>,
+        now: i64,
+    ) -> Result<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "UPDATE items SET cluster_id = ?2, shingles = ?3, signature = ?4 WHERE id = ?1",
+        )?;
+        stmt.execute(params![
+            item_id,
+            cluster_id,
+            fp.map(|f| f.shingles),
+            fp.map(|f| f.to_bytes())
+        ])?;
+        if let Some(fp) = fp {
+            let mut ins = self.tx.prepare_cached(
+                "INSERT INTO lsh_bands (key, item_id, seen_at) VALUES (?1, ?2, ?3)",
+            )?;
+            for key in fp.band_keys() {
+                ins.execute(params![key, item_id, now])?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn cluster_size(&self, cluster_id: i64) -> Result<u32> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT count(*) FROM items WHERE cluster_id = ?1")?
+            .query_row([cluster_id], |r| r.get(0))?)
+    }
+
+    /// Whether any item of the cluster already raised a follow-up for the story.
+    pub fn cluster_has_followup(&self, story: &str, cluster_id: i64) -> Result<bool> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT 1 FROM alerts a JOIN items i ON i.id = a.item_id
+                 WHERE a.story_id = ?1 AND a.kind = 'followup' AND i.cluster_id = ?2",
+            )?
+            .exists(params![story, cluster_id])?)
     }
 
     /// Records the outcome of a poll on the feed row: status, validators,

@@ -1,0 +1,208 @@
+//! Near-duplicate fingerprints: MinHash over word shingles, banded for
+//! locality-sensitive lookup.
+//!
+//! Syndicated copies of one report differ in headline, trimmed paragraphs and
+//! boilerplate, so the measure is *containment* — how much of the shorter
+//! text's shingles the longer one holds — estimated from the MinHash
+//! Jaccard and the two shingle counts. Banding (16 bands of 4 minima) makes
+//! a pair with Jaccard 0.5 share a band with probability ≈ 0.65 and one with
+//! 0.8 with probability ≈ 1.0, so lookups touch a handful of candidates.
+//! Pure functions; the store keeps band keys and signatures.
+
+use crate::matching::text::fold;
+
+/// Minima per signature.
+pub const NUM_HASHES: usize = 64;
+/// Bands × rows = NUM_HASHES.
+pub const BANDS: usize = 16;
+pub const ROWS: usize = NUM_HASHES / BANDS;
+/// Words per shingle.
+const SHINGLE: usize = 3;
+/// The containment that corresponds to a word-level `similarity`: a shingle
+/// survives an edit only if all its words do, so 80% shared words leave
+/// about 0.8³ ≈ 51% shared shingles.
+pub fn containment_threshold(similarity: f64) -> f64 {
+    similarity.powi(SHINGLE as i32)
+}
+
+/// Texts with fewer shingles than this carry too little to call a copy.
+pub const MIN_SHINGLES: u32 = 8;
+
+/// A MinHash signature and the number of distinct shingles it summarises.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    pub minima: [u32; NUM_HASHES],
+    pub shingles: u32,
+}
+
+/// FNV-1a, 64 bit: stable across Rust versions and platforms (signatures
+/// are stored), and fast enough for short shingles.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// SplitMix64, to derive the per-hash permutations from one value.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The fingerprint of an item's text (title and body), folded like matching
+/// folds, so that case, accents and punctuation do not separate copies.
+pub fn fingerprint(title: &str, text: &str) -> Option<Fingerprint> {
+    let folded = fold(&format!("{title}\n{text}"));
+    // Acronym marks say how a word was cased, which copies do not agree on.
+    let words: Vec<&str> = folded
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.trim_start_matches('_'))
+        .collect();
+    if words.len() < SHINGLE {
+        return None;
+    }
+    let mut hashes: Vec<u64> = words
+        .windows(SHINGLE)
+        .map(|w| fnv1a(w.join(" ").as_bytes()))
+        .collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    let shingles = hashes.len() as u32;
+    if shingles < MIN_SHINGLES {
+        return None;
+    }
+    let mut minima = [u32::MAX; NUM_HASHES];
+    for (i, m) in minima.iter_mut().enumerate() {
+        let seed = mix(i as u64 + 1);
+        for h in &hashes {
+            let v = (mix(h ^ seed) >> 32) as u32;
+            if v < *m {
+                *m = v;
+            }
+        }
+    }
+    Some(Fingerprint { minima, shingles })
+}
+
+impl Fingerprint {
+    /// Estimated Jaccard similarity of the two shingle sets.
+    pub fn jaccard(&self, other: &Fingerprint) -> f64 {
+        let same = self
+            .minima
+            .iter()
+            .zip(other.minima.iter())
+            .filter(|(a, b)| a == b)
+            .count();
+        same as f64 / NUM_HASHES as f64
+    }
+
+    /// Estimated share of the smaller set's shingles found in the larger:
+    /// |A∩B| = J(|A|+|B|)/(1+J).
+    pub fn containment(&self, other: &Fingerprint) -> f64 {
+        let j = self.jaccard(other);
+        let (a, b) = (self.shingles as f64, other.shingles as f64);
+        let inter = j * (a + b) / (1.0 + j);
+        (inter / a.min(b)).min(1.0)
+    }
+
+    /// A copy of a whole document (a reference article): contained, and at
+    /// least a third of its length, so that an item quoting one of its
+    /// sentences is not taken for the document itself.
+    pub fn is_copy_of_document(&self, document: &Fingerprint, threshold: f64) -> bool {
+        self.shingles as f64 >= document.shingles as f64 / 3.0
+            && self.containment(document) >= threshold
+    }
+
+    /// One key per band (band index mixed in, so bands never collide).
+    pub fn band_keys(&self) -> [i64; BANDS] {
+        let mut keys = [0i64; BANDS];
+        for (band, key) in keys.iter_mut().enumerate() {
+            let mut h = mix(band as u64 + 0x5157);
+            for v in &self.minima[band * ROWS..(band + 1) * ROWS] {
+                h = mix(h ^ *v as u64);
+            }
+            *key = h as i64;
+        }
+        keys
+    }
+
+    /// The signature as stored: little-endian minima.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.minima.iter().flat_map(|m| m.to_le_bytes()).collect()
+    }
+
+    pub fn from_bytes(bytes: &[u8], shingles: u32) -> Option<Fingerprint> {
+        if bytes.len() != NUM_HASHES * 4 {
+            return None;
+        }
+        let mut minima = [0u32; NUM_HASHES];
+        for (i, m) in minima.iter_mut().enumerate() {
+            *m = u32::from_le_bytes(bytes[i * 4..i * 4 + 4].try_into().ok()?);
+        }
+        Some(Fingerprint { minima, shingles })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &str = "Russian President Vladimir Putin declared a unilateral 30-hour Easter ceasefire in Ukraine on Saturday, \
+        after Washington said it could abandon peace efforts unless both sides made progress. Ukrainian President \
+        Volodymyr Zelensky said Russian attacks continued in several regions despite the announcement. The Kremlin said \
+        troops would stop all military activity until midnight on Sunday but would respond to any violations. Kyiv said \
+        it would mirror a real halt in fighting.";
+
+    #[test]
+    fn copies_retitled_and_trimmed_are_contained() {
+        let a = fingerprint("Putin declares Easter ceasefire", REPORT).unwrap();
+        let trimmed: String = REPORT.split(". ").take(3).collect::<Vec<_>>().join(". ");
+        let b = fingerprint("Kremlin announces 30-hour truce over Easter", &trimmed).unwrap();
+        assert!(a.containment(&b) >= 0.8, "{}", a.containment(&b));
+        // Same text with other case and punctuation is the same text.
+        let c = fingerprint(
+            "PUTIN DECLARES EASTER CEASEFIRE",
+            &REPORT.to_uppercase().replace(',', ""),
+        )
+        .unwrap();
+        assert!(a.jaccard(&c) > 0.9, "{}", a.jaccard(&c));
+        // And they share at least one band.
+        assert!(a.band_keys().iter().any(|k| b.band_keys().contains(k)));
+    }
+
+    #[test]
+    fn different_reports_about_the_same_people_are_not() {
+        let a = fingerprint("Putin declares Easter ceasefire", REPORT).unwrap();
+        let b = fingerprint(
+            "Witkoff meets Putin in St Petersburg",
+            "US envoy Steve Witkoff met Russian President Vladimir Putin in St Petersburg on Friday for more than four hours. \
+             The Kremlin said the talks covered a possible ceasefire in Ukraine and the normalisation of relations. \
+             Dmitry Peskov said no breakthrough should be expected, but contacts would continue in the coming weeks.",
+        )
+        .unwrap();
+        assert!(a.containment(&b) < 0.3, "{}", a.containment(&b));
+    }
+
+    #[test]
+    fn signatures_round_trip_and_are_stable() {
+        let a = fingerprint("t", REPORT).unwrap();
+        assert_eq!(
+            Fingerprint::from_bytes(&a.to_bytes(), a.shingles),
+            Some(a.clone())
+        );
+        // Stored signatures must not change with the toolchain: pin one value.
+        assert_eq!(fnv1a(b"putin declared a"), 0x148b_cbb8_b311_3a5e);
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+    }
+
+    #[test]
+    fn short_texts_have_no_fingerprint() {
+        assert!(fingerprint("Live", "updates").is_none());
+    }
+}
