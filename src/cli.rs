@@ -75,6 +75,15 @@ pub enum Command {
         #[command(subcommand)]
         command: AlertsCommand,
     },
+    /// Recent clusters of near-duplicate items, with their members and sources
+    Clusters {
+        /// Only clusters that matched this story
+        #[arg(long, value_name = "ID")]
+        story: Option<String>,
+        /// At most this many clusters
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
     /// Re-run matching over stored items with the current config and show what changed
     Rescore {
         /// Only this story
@@ -235,6 +244,13 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 Ok(())
             }
         },
+        Command::Clusters { story, limit } => {
+            print!(
+                "{}",
+                commands::clusters(&config, story.as_deref(), limit).map_err(command_failure)?
+            );
+            Ok(())
+        }
         Command::Rescore {
             story,
             since,

@@ -451,3 +451,35 @@ pub fn rescore(
     );
     Ok(head + &out)
 }
+
+/// `clusters [--story ID]`: recent clusters of copies, with their members and sources.
+pub fn clusters(
+    config: &Config,
+    story: Option<&str>,
+    limit: usize,
+) -> Result<String, CommandError> {
+    let store = Store::open(&config.storage.path)?;
+    let clusters = store.clusters(story, limit)?;
+    let mut out = format!(
+        "{} cluster{} with copies\n",
+        clusters.len(),
+        if clusters.len() == 1 { "" } else { "s" }
+    );
+    for (id, members) in &clusters {
+        let _ = writeln!(out, "c{id}  {} items", members.len());
+        for m in members {
+            let _ = writeln!(
+                out,
+                "  item {:<6} {:<20} {}  {}",
+                m.id,
+                m.feed,
+                m.title,
+                m.canonical_url
+                    .as_deref()
+                    .or(m.link.as_deref())
+                    .unwrap_or("")
+            );
+        }
+    }
+    Ok(out)
+}

@@ -453,29 +453,57 @@ pub fn match_item(
             tracing::debug!(story = %story.id, item = item.id, "match too old to alert");
         } else if copy_of_reference {
             tracing::info!(story = %story.id, item = item.id, "copy of the story's own reference article: no alert");
-        } else if tx.cluster_has_followup(&story.id, item.cluster_id)? {
-            tracing::debug!(story = %story.id, item = item.id, cluster = item.cluster_id, "copy of an alerted item");
-        } else if tx.insert_alert(&followup_alert(
-            story,
-            item,
-            &ex,
-            tx.cluster_size(item.cluster_id)?,
-            now,
-        ))? {
-            out.alerts += 1;
-            let why: Vec<&str> = ex
-                .entities
-                .iter()
-                .map(|e| e.name.as_str())
-                .chain(ex.events.iter().map(|e| e.name.as_str()))
-                .collect();
-            out.raised.push(RaisedAlert {
-                kind: "followup".into(),
-                story: story.id.clone(),
-                score: Some(ex.score),
-                title: item.title.clone(),
-                why: why.join(", "),
-            });
+        } else {
+            // A cluster raises one follow-up per story; a later copy speaks
+            // again only when it names story entities or events the
+            // cluster's alerts did not (kind `update`).
+            let earlier = tx.cluster_alert_payloads(&story.id, item.cluster_id)?;
+            let kind = if earlier.is_empty() {
+                Some("followup")
+            } else {
+                let known: std::collections::HashSet<String> = earlier
+                    .iter()
+                    .filter_map(|p| serde_json::from_str::<AlertPayload>(p).ok())
+                    .flat_map(|p| {
+                        p.matched
+                            .entities
+                            .into_iter()
+                            .map(|e| e.name)
+                            .chain(p.matched.events.into_iter().map(|e| e.name))
+                    })
+                    .collect();
+                let adds = ex
+                    .entities
+                    .iter()
+                    .map(|e| &e.name)
+                    .chain(ex.events.iter().map(|e| &e.name))
+                    .any(|n| !known.contains(n));
+                adds.then_some("update")
+            };
+            match kind {
+                None => {
+                    tracing::debug!(story = %story.id, item = item.id, cluster = item.cluster_id, "copy of an alerted item")
+                }
+                Some(kind) => {
+                    let size = tx.cluster_size(item.cluster_id)?;
+                    if tx.insert_alert(&match_alert(kind, story, item, &ex, size, now))? {
+                        out.alerts += 1;
+                        let why: Vec<&str> = ex
+                            .entities
+                            .iter()
+                            .map(|e| e.name.as_str())
+                            .chain(ex.events.iter().map(|e| e.name.as_str()))
+                            .collect();
+                        out.raised.push(RaisedAlert {
+                            kind: kind.into(),
+                            story: story.id.clone(),
+                            score: Some(ex.score),
+                            title: item.title.clone(),
+                            why: why.join(", "),
+                        });
+                    }
+                }
+            }
         }
         let emerged = emerge(tx, story, item, &ex, now)?;
         out.alerts += emerged.len();
@@ -484,20 +512,22 @@ pub fn match_item(
     Ok(out)
 }
 
-fn followup_alert(
+/// A `followup` or `update` alert for a matched item.
+fn match_alert(
+    kind: &str,
     story: &Story,
     item: &StoredItem,
     ex: &Explanation,
     cluster_size: u32,
     now: i64,
 ) -> StoredAlert {
-    let id = payload::alert_id(&story.id, "followup", &format!("item:{}", item.id));
+    let id = payload::alert_id(&story.id, kind, &format!("item:{}", item.id));
     let p = AlertPayload {
         kind_of_payload: payload::ALERT_TYPE.to_string(),
         id: id.clone(),
         created_at: payload::rfc3339(now),
         story: story.id.clone(),
-        kind: "followup".to_string(),
+        kind: kind.to_string(),
         score: Some(ex.score),
         item: Some(alert_item(item)),
         matched: Matched {
@@ -515,7 +545,7 @@ fn followup_alert(
     StoredAlert {
         id,
         story: story.id.clone(),
-        kind: "followup".to_string(),
+        kind: kind.to_string(),
         item_id: Some(item.id),
         score: Some(ex.score),
         created_at: now,

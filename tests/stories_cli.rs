@@ -302,8 +302,12 @@ fn copies_join_their_cluster_and_copies_of_the_reference_do_not_alert() {
             "",
         );
     let first = rss(&[item("a1", "Putin and Witkoff meet in Moscow", report, &now)]);
+    let extended =
+        format!("{report} The talks also covered the case of Ksenia Karelina, the Kremlin said.");
     let second = rss(&[
         item("b1", "Kremlin: three-hour Putin-Witkoff meeting covered prisoner swaps", &copy, &now),
+        // A copy that adds a story name the cluster's alert did not have.
+        item("b2", "Putin, Witkoff talks touched on Karelina case", &extended, &now),
         // A copy of the story's own reference article.
         item("r1", "US envoy Steve Witkoff meets Vladimir Putin in St Petersburg on Ukraine ceasefire", REFERENCE, &now),
         // A real follow-up in the same feed.
@@ -324,19 +328,34 @@ fn copies_join_their_cluster_and_copies_of_the_reference_do_not_alert() {
     // A new process (restart) sees the stored fingerprints.
     phase.store(1, std::sync::atomic::Ordering::SeqCst);
     let j = poll_json(&run(&s.cfg, &["poll", "--json"]));
-    assert_eq!(j["items_new"], 3, "{j}");
-    assert_eq!(j["items_near_duplicate"], 1, "{j}");
-    let followups: Vec<Value> = alerts(&s.cfg)
-        .into_iter()
-        .filter(|a| a["kind"] == "followup")
-        .collect();
-    let urls: Vec<&str> = followups
-        .iter()
-        .map(|a| a["item"]["url"].as_str().unwrap())
-        .collect();
-    assert_eq!(followups.len(), 2, "{urls:?}");
+    assert_eq!(j["items_new"], 4, "{j}");
+    assert_eq!(j["items_near_duplicate"], 2, "{j}");
+    let all = alerts(&s.cfg);
+    let of_kind = |k: &str| -> Vec<&str> {
+        all.iter()
+            .filter(|a| a["kind"] == k)
+            .map(|a| a["item"]["url"].as_str().unwrap())
+            .collect()
+    };
+    let followups = of_kind("followup");
+    assert_eq!(followups.len(), 2, "{followups:?}");
     assert!(
-        urls.contains(&"http://news.example/a1") && urls.contains(&"http://news.example/f2"),
-        "{urls:?}"
+        followups.contains(&"http://news.example/a1")
+            && followups.contains(&"http://news.example/f2"),
+        "{followups:?}"
+    );
+    assert_eq!(of_kind("update"), vec!["http://news.example/b2"]);
+    let update = all.iter().find(|a| a["kind"] == "update").unwrap();
+    assert_eq!(update["cluster"]["size"], 3, "{update}");
+
+    // `clusters` lists the copies with their sources.
+    let out = stdout(&run(&s.cfg, &["clusters", "--story", "talks"]));
+    assert!(
+        out.starts_with("1 cluster with copies") && out.contains("3 items"),
+        "{out}"
+    );
+    assert!(
+        out.contains("http://news.example/a1") && out.contains("http://news.example/b1"),
+        "{out}"
     );
 }

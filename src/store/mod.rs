@@ -319,6 +319,39 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Recent clusters with more than one member, newest first, optionally
+    /// only those with a follow-up match for `story`: (cluster id, members).
+    pub fn clusters(
+        &self,
+        story: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(i64, Vec<StoredItem>)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT cluster_id FROM items
+             WHERE cluster_id IS NOT NULL
+               AND (?1 IS NULL OR cluster_id IN (
+                    SELECT i.cluster_id FROM matches m JOIN items i ON i.id = m.item_id
+                    WHERE m.story_id = ?1 AND m.matched = 1))
+             GROUP BY cluster_id HAVING count(*) > 1
+             ORDER BY max(first_seen_at) DESC, cluster_id DESC LIMIT ?2",
+        )?;
+        let ids: Vec<i64> = stmt
+            .query_map(params![story, limit as i64], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut members = self.conn.prepare_cached(
+            "SELECT i.id, f.name, i.guid, i.link, i.canonical_url, i.title, i.text, i.published_at, i.first_seen_at, i.cluster_id
+             FROM items i JOIN feeds f ON f.id = i.feed_id WHERE i.cluster_id = ?1 ORDER BY i.id",
+        )?;
+        let mut out = Vec::new();
+        for id in ids {
+            let items = members
+                .query_map([id], stored_item)?
+                .collect::<Result<_, _>>()?;
+            out.push((id, items));
+        }
+        Ok(out)
+    }
+
     /// Stored match explanations of an item: (story, score, matched, explanation JSON).
     pub fn matches_of(&self, item_id: i64) -> Result<Vec<(String, f64, bool, String)>> {
         let mut stmt = self.conn.prepare_cached(
@@ -711,15 +744,15 @@ impl StoreTx<'_> {
             .query_row([cluster_id], |r| r.get(0))?)
     }
 
-    /// Whether any item of the cluster already raised a follow-up for the story.
-    pub fn cluster_has_followup(&self, story: &str, cluster_id: i64) -> Result<bool> {
-        Ok(self
-            .tx
-            .prepare_cached(
-                "SELECT 1 FROM alerts a JOIN items i ON i.id = a.item_id
-                 WHERE a.story_id = ?1 AND a.kind = 'followup' AND i.cluster_id = ?2",
-            )?
-            .exists(params![story, cluster_id])?)
+    /// Payloads of the follow-up and update alerts the cluster raised for the story.
+    pub fn cluster_alert_payloads(&self, story: &str, cluster_id: i64) -> Result<Vec<String>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT a.payload FROM alerts a JOIN items i ON i.id = a.item_id
+             WHERE a.story_id = ?1 AND a.kind IN ('followup', 'update') AND i.cluster_id = ?2
+             ORDER BY a.created_at",
+        )?;
+        let rows = stmt.query_map(params![story, cluster_id], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Records the outcome of a poll on the feed row: status, validators,

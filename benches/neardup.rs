@@ -1,0 +1,134 @@
+//! Near-duplicate lookup cost as the store grows: 10k, 100k and 1M stored
+//! items (each with its fingerprint and 16 band rows in SQLite), then 1,000
+//! lookups (half copies of stored items with a tenth of their words
+//! changed, half new texts). Also reports the store size per item.
+//! Run with `cargo bench --bench neardup` (about three minutes; set
+//! NEARDUP_MAX=100000 for a shorter run).
+
+use std::time::Instant;
+
+use storywatch::config::FeedConfig;
+use storywatch::dedup::ExactKeys;
+use storywatch::feeds::normalize::Item;
+use storywatch::neardup::{containment_threshold, fingerprint};
+use storywatch::store::Store;
+
+/// xorshift64*: deterministic, so every run measures the same texts.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn vocabulary() -> Vec<String> {
+    let syl = ["ka", "lo", "mir", "sen", "tov", "ra", "vik", "den", "sho", "bel", "gru", "zan", "pe", "tri", "os", "lu"];
+    (0..6000).map(|i| format!("{}{}{}", syl[i % 16], syl[(i / 16) % 16], syl[(i / 256) % 16])).collect()
+}
+
+fn text(rng: &mut Rng, vocab: &[String], words: usize) -> Vec<String> {
+    (0..words).map(|_| vocab[rng.below(vocab.len())].clone()).collect()
+}
+
+fn main() {
+    let max: usize = std::env::var("NEARDUP_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bench.db");
+    let mut store = Store::open(&path).unwrap();
+    let feed = FeedConfig {
+        name: "bench".into(),
+        url: url::Url::parse("https://bench.example/rss").unwrap(),
+        interval: std::time::Duration::from_secs(900),
+    };
+    let vocab = vocabulary();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let threshold = containment_threshold(storywatch::config::DEFAULT_SIMILARITY);
+    let now = 1_800_000_000;
+    let mut stored: Vec<Vec<String>> = Vec::new(); // a sample of stored texts, for copies
+    let mut n = 0usize;
+    println!("{:>9}  {:>12}  {:>12}  {:>10}  {:>12}", "stored", "lookup µs", "candidates", "copies hit", "bytes/item");
+    for target in [10_000usize, 100_000, 1_000_000].into_iter().filter(|t| *t <= max) {
+        while n < target {
+            let batch = (target - n).min(10_000);
+            let texts: Vec<Vec<String>> = (0..batch).map(|_| text(&mut rng, &vocab, 120)).collect();
+            store
+                .write(true, |tx| {
+                    let feed_id = tx.upsert_feed(&feed, now)?;
+                    for (k, words) in texts.iter().enumerate() {
+                        let item = Item {
+                            guid: format!("g{}", n + k),
+                            link: None,
+                            canonical_url: None,
+                            title: String::new(),
+                            text: words.join(" "),
+                            published: None,
+                            authors: Vec::new(),
+                            categories: Vec::new(),
+                        };
+                        let id = tx.insert_item(feed_id, &item, &ExactKeys::of(&item), now)?;
+                        tx.attach_cluster(id, id, fingerprint("", &item.text).as_ref(), now)?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            for words in texts.iter().step_by(100) {
+                if stored.len() < 5_000 {
+                    stored.push(words.clone());
+                } else {
+                    let slot = rng.below(stored.len());
+                    stored[slot] = words.clone();
+                }
+            }
+            n += batch;
+        }
+        // 1,000 lookups: copies (10% of words changed) and new texts.
+        let queries: Vec<(bool, String)> = (0..1000)
+            .map(|i| {
+                if i % 2 == 0 {
+                    let mut w = stored[rng.below(stored.len())].clone();
+                    for _ in 0..12 {
+                        let at = rng.below(w.len());
+                        w[at] = vocab[rng.below(vocab.len())].clone();
+                    }
+                    (true, w.join(" "))
+                } else {
+                    (false, text(&mut rng, &vocab, 120).join(" "))
+                }
+            })
+            .collect();
+        let (mut candidates, mut hits) = (0usize, 0usize);
+        let start = Instant::now();
+        store
+            .write(false, |tx| {
+                for (copy, q) in &queries {
+                    let fp = fingerprint("", q).unwrap();
+                    let found = tx.near_duplicate_candidates(&fp.band_keys(), now - 30 * 86400)?;
+                    candidates += found.len();
+                    if *copy && found.iter().any(|(_, _, other)| fp.containment(other) >= threshold) {
+                        hits += 1;
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+        let per = start.elapsed().as_secs_f64() * 1e6 / queries.len() as f64;
+        drop(store);
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
+            + std::fs::metadata(path.with_extension("db-wal")).map(|m| m.len()).unwrap_or(0);
+        store = Store::open(&path).unwrap();
+        println!(
+            "{:>9}  {:>12.1}  {:>12.2}  {:>9}/500  {:>12}",
+            n,
+            per,
+            candidates as f64 / queries.len() as f64,
+            hits,
+            size / n as u64
+        );
+    }
+}
