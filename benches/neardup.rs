@@ -28,16 +28,33 @@ impl Rng {
 }
 
 fn vocabulary() -> Vec<String> {
-    let syl = ["ka", "lo", "mir", "sen", "tov", "ra", "vik", "den", "sho", "bel", "gru", "zan", "pe", "tri", "os", "lu"];
-    (0..6000).map(|i| format!("{}{}{}", syl[i % 16], syl[(i / 16) % 16], syl[(i / 256) % 16])).collect()
+    let syl = [
+        "ka", "lo", "mir", "sen", "tov", "ra", "vik", "den", "sho", "bel", "gru", "zan", "pe",
+        "tri", "os", "lu",
+    ];
+    (0..6000)
+        .map(|i| {
+            format!(
+                "{}{}{}",
+                syl[i % 16],
+                syl[(i / 16) % 16],
+                syl[(i / 256) % 16]
+            )
+        })
+        .collect()
 }
 
 fn text(rng: &mut Rng, vocab: &[String], words: usize) -> Vec<String> {
-    (0..words).map(|_| vocab[rng.below(vocab.len())].clone()).collect()
+    (0..words)
+        .map(|_| vocab[rng.below(vocab.len())].clone())
+        .collect()
 }
 
 fn main() {
-    let max: usize = std::env::var("NEARDUP_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let max: usize = std::env::var("NEARDUP_MAX")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.db");
     let mut store = Store::open(&path).unwrap();
@@ -52,8 +69,14 @@ fn main() {
     let now = 1_800_000_000;
     let mut stored: Vec<Vec<String>> = Vec::new(); // a sample of stored texts, for copies
     let mut n = 0usize;
-    println!("{:>9}  {:>12}  {:>12}  {:>10}  {:>12}", "stored", "lookup µs", "candidates", "copies hit", "bytes/item");
-    for target in [10_000usize, 100_000, 1_000_000].into_iter().filter(|t| *t <= max) {
+    println!(
+        "{:>9}  {:>12}  {:>12}  {:>10}  {:>12}",
+        "stored", "lookup µs", "candidates", "copies hit", "bytes/item"
+    );
+    for target in [10_000usize, 100_000, 1_000_000]
+        .into_iter()
+        .filter(|t| *t <= max)
+    {
         while n < target {
             let batch = (target - n).min(10_000);
             let texts: Vec<Vec<String>> = (0..batch).map(|_| text(&mut rng, &vocab, 120)).collect();
@@ -110,7 +133,11 @@ fn main() {
                     let fp = fingerprint("", q).unwrap();
                     let found = tx.near_duplicate_candidates(&fp.band_keys(), now - 30 * 86400)?;
                     candidates += found.len();
-                    if *copy && found.iter().any(|(_, _, other)| fp.containment(other) >= threshold) {
+                    if *copy
+                        && found
+                            .iter()
+                            .any(|(_, _, other)| fp.containment(other) >= threshold)
+                    {
                         hits += 1;
                     }
                 }
@@ -120,7 +147,9 @@ fn main() {
         let per = start.elapsed().as_secs_f64() * 1e6 / queries.len() as f64;
         drop(store);
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
-            + std::fs::metadata(path.with_extension("db-wal")).map(|m| m.len()).unwrap_or(0);
+            + std::fs::metadata(path.with_extension("db-wal"))
+                .map(|m| m.len())
+                .unwrap_or(0);
         store = Store::open(&path).unwrap();
         println!(
             "{:>9}  {:>12.1}  {:>12.2}  {:>9}/500  {:>12}",

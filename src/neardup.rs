@@ -54,9 +54,10 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The fingerprint of an item's text (title and body), folded like matching
-/// folds, so that case, accents and punctuation do not separate copies.
-pub fn fingerprint(title: &str, text: &str) -> Option<Fingerprint> {
+/// The distinct shingle hashes of an item's text (title and body), folded
+/// like matching folds, so that case, accents and punctuation do not
+/// separate copies.
+fn shingle_hashes(title: &str, text: &str) -> Vec<u64> {
     let folded = fold(&format!("{title}\n{text}"));
     // Acronym marks say how a word was cased, which copies do not agree on.
     let words: Vec<&str> = folded
@@ -65,7 +66,7 @@ pub fn fingerprint(title: &str, text: &str) -> Option<Fingerprint> {
         .map(|w| w.trim_start_matches('_'))
         .collect();
     if words.len() < SHINGLE {
-        return None;
+        return Vec::new();
     }
     let mut hashes: Vec<u64> = words
         .windows(SHINGLE)
@@ -73,6 +74,10 @@ pub fn fingerprint(title: &str, text: &str) -> Option<Fingerprint> {
         .collect();
     hashes.sort_unstable();
     hashes.dedup();
+    hashes
+}
+
+fn minhash(hashes: &[u64]) -> Option<Fingerprint> {
     let shingles = hashes.len() as u32;
     if shingles < MIN_SHINGLES {
         return None;
@@ -80,7 +85,7 @@ pub fn fingerprint(title: &str, text: &str) -> Option<Fingerprint> {
     let mut minima = [u32::MAX; NUM_HASHES];
     for (i, m) in minima.iter_mut().enumerate() {
         let seed = mix(i as u64 + 1);
-        for h in &hashes {
+        for h in hashes {
             let v = (mix(h ^ seed) >> 32) as u32;
             if v < *m {
                 *m = v;
@@ -88,6 +93,40 @@ pub fn fingerprint(title: &str, text: &str) -> Option<Fingerprint> {
         }
     }
     Some(Fingerprint { minima, shingles })
+}
+
+/// The fingerprint of one text.
+pub fn fingerprint(title: &str, text: &str) -> Option<Fingerprint> {
+    minhash(&shingle_hashes(title, text))
+}
+
+/// Fingerprints of one feed's items. Shingles that recur across many items
+/// of the feed (a blog's footer, a podcast's sponsor blurb, a news site's
+/// "read more" box) are boilerplate, not the report, and are left out, so
+/// that two short posts with one footer are not taken for copies.
+pub fn fingerprint_batch<'a>(
+    items: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<Option<Fingerprint>> {
+    let sets: Vec<Vec<u64>> = items
+        .into_iter()
+        .map(|(t, x)| shingle_hashes(t, x))
+        .collect();
+    let n = sets.len();
+    let mut counts: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+    for set in &sets {
+        for h in set {
+            *counts.entry(*h).or_insert(0) += 1;
+        }
+    }
+    // Three items and a fifth of the batch: two copies of one report in a
+    // feed are not boilerplate of each other.
+    let limit = 3.max(n.div_ceil(5)) as u32;
+    sets.iter()
+        .map(|set| {
+            let kept: Vec<u64> = set.iter().copied().filter(|h| counts[h] < limit).collect();
+            minhash(&kept)
+        })
+        .collect()
 }
 
 impl Fingerprint {
@@ -199,6 +238,46 @@ mod tests {
         // Stored signatures must not change with the toolchain: pin one value.
         assert_eq!(fnv1a(b"putin declared a"), 0x148b_cbb8_b311_3a5e);
         assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+    }
+
+    #[test]
+    fn feed_boilerplate_does_not_make_copies() {
+        let footer = "Thank you for reading via RSS. If you would like to support my writing about design and art, \
+                      please consider contributing to the coffee fund or write to me by email or on Mastodon.";
+        let posts = [
+            format!("Today we start a new typeface design and share the whole process. {footer}"),
+            format!(
+                "Music is a large part of my daily life and I should post more about it. {footer}"
+            ),
+            format!(
+                "A new foundry in Manchester shows real type prowess with its numerals. {footer}"
+            ),
+            format!(
+                "Printing a zine on the risograph took longer than planned this week. {footer}"
+            ),
+        ];
+        let plain: Vec<Fingerprint> = posts.iter().map(|p| fingerprint("", p).unwrap()).collect();
+        assert!(
+            plain[0].containment(&plain[1]) >= 0.5,
+            "the footer alone makes them look alike"
+        );
+        let batch = fingerprint_batch(posts.iter().map(|p| ("", p.as_str())));
+        let (a, b) = (batch[0].as_ref().unwrap(), batch[1].as_ref().unwrap());
+        assert!(a.containment(b) < 0.2, "{}", a.containment(b));
+        // Two copies of one report in a batch stay copies.
+        let report = REPORT.to_string();
+        let batch = fingerprint_batch([
+            ("a", report.as_str()),
+            ("b", report.as_str()),
+            ("c", posts[0].as_str()),
+        ]);
+        assert!(
+            batch[0]
+                .as_ref()
+                .unwrap()
+                .containment(batch[1].as_ref().unwrap())
+                > 0.95
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::feeds::parse::{parse_feed, ParseError};
 use crate::matching::entities::Kind;
 use crate::matching::matcher::reference_terms;
 use crate::matching::{CorpusStats, Explanation};
-use crate::neardup::{fingerprint, Fingerprint};
+use crate::neardup::{fingerprint, fingerprint_batch, Fingerprint};
 use crate::store::{
     MatchRow, PollRecord, PollStatus, Store, StoreError, StoreTx, StoredAlert, StoredItem,
 };
@@ -182,7 +182,10 @@ impl Pipeline {
                         store.write(commit, |tx| {
                             let id = tx.upsert_feed(&feed_cfg, rec.polled_at)?;
                             let mut c = ItemCounts::default();
-                            for item in &items {
+                            let prints = fingerprint_batch(
+                                items.iter().map(|i| (i.title.as_str(), i.text.as_str())),
+                            );
+                            for (item, print) in items.iter().zip(prints) {
                                 let keys = ExactKeys::of(item);
                                 if tx.find_duplicate(id, &keys)?.is_some() {
                                     c.duplicate += 1;
@@ -191,7 +194,7 @@ impl Pipeline {
                                 let item_id = tx.insert_item(id, item, &keys, now.timestamp())?;
                                 c.new += 1;
                                 let cluster_id =
-                                    cluster_of(tx, &ctx, item_id, item, now.timestamp())?;
+                                    cluster_of(tx, &ctx, item_id, print, now.timestamp())?;
                                 if cluster_id != item_id {
                                     c.near_duplicate += 1;
                                 }
@@ -343,15 +346,16 @@ struct ItemCounts {
 }
 
 /// The cluster a new item joins: that of the closest stored copy within the
-/// window, else its own. Its fingerprint is indexed either way.
+/// window, else its own. Its fingerprint (taken per feed batch, without the
+/// feed's boilerplate) is indexed either way.
 fn cluster_of(
     tx: &StoreTx<'_>,
     ctx: &MatchContext,
     item_id: i64,
-    item: &Item,
+    print: Option<Fingerprint>,
     now: i64,
 ) -> Result<i64, StoreError> {
-    let Some(fp) = fingerprint(&item.title, &item.text) else {
+    let Some(fp) = print else {
         tx.attach_cluster(item_id, item_id, None, now)?;
         return Ok(item_id);
     };
