@@ -55,6 +55,18 @@ pub struct Mention {
     pub confident: bool,
 }
 
+impl Mention {
+    /// A mention the gazetteer recognised.
+    fn known(k: &Known, sentence: usize) -> Mention {
+        Mention {
+            name: k.name.to_string(),
+            kind: k.kind,
+            sentence,
+            confident: true,
+        }
+    }
+}
+
 /// What the gazetteer knows about a folded phrase.
 #[derive(Debug, Clone)]
 pub struct Known {
@@ -350,12 +362,7 @@ fn known_phrases(
         }
         match found {
             Some((len, k)) => {
-                out.push(Mention {
-                    name: k.name.to_string(),
-                    kind: k.kind,
-                    sentence,
-                    confident: true,
-                });
+                out.push(Mention::known(k, sentence));
                 i += len;
             }
             None => i += 1,
@@ -372,12 +379,7 @@ fn emit_run(
     out: &mut Vec<Mention>,
 ) {
     if let Some(k) = known.get(fold(&run.join(" ")).trim()) {
-        out.push(Mention {
-            name: k.name.to_string(),
-            kind: k.kind,
-            sentence,
-            confident: true,
-        });
+        out.push(Mention::known(k, sentence));
         return;
     }
     // Drop leading common words ("The Kremlin", "However Putin"), but not
@@ -403,12 +405,7 @@ fn emit_run(
                 continue;
             }
             if let Some(k) = known.get(f) {
-                out.push(Mention {
-                    name: k.name.to_string(),
-                    kind: k.kind,
-                    sentence,
-                    confident: true,
-                });
+                out.push(Mention::known(k, sentence));
             } else if idx == 0 && !initial {
                 emit_run(&run[..1], sentence, false, known, out);
             }
@@ -463,12 +460,7 @@ fn emit_run(
         return;
     }
     if let Some(k) = known.get(&f) {
-        out.push(Mention {
-            name: k.name.to_string(),
-            kind: k.kind,
-            sentence,
-            confident: true,
-        });
+        out.push(Mention::known(k, sentence));
         return;
     }
     // A run the gazetteer does not know as a whole may hold names it knows
@@ -500,12 +492,7 @@ fn emit_run(
         if spans.iter().any(|(_, _, k)| k.is_some()) {
             for (a, b, k) in spans {
                 match k {
-                    Some(k) => out.push(Mention {
-                        name: k.name.to_string(),
-                        kind: k.kind,
-                        sentence,
-                        confident: true,
-                    }),
+                    Some(k) => out.push(Mention::known(k, sentence)),
                     None => {
                         let part: Vec<&str> = run[a..b]
                             .iter()
