@@ -422,11 +422,8 @@ pub fn match_item(
         tx.count_document(doc.terms().filter(|t| ctx.vocabulary.contains(*t)))?;
     }
     let corpus = TxCorpus(tx);
-    let item_print = if ctx.reference_prints.is_empty() {
-        None
-    } else {
-        fingerprint(&item.title, &item.text)
-    };
+    // Only matched items are compared with the reference articles.
+    let item_print = std::cell::OnceCell::new();
     for story in &ctx.stories {
         let ex = story.matcher.explain(&item.title, &item.text, &corpus);
         if ex.entities.is_empty() {
@@ -448,10 +445,12 @@ pub fn match_item(
         }
         out.matches += 1;
         let published = item.published_at.unwrap_or(item.first_seen_at);
-        let copy_of_reference = item_print.as_ref().is_some_and(|fp| {
-            ctx.reference_prints
-                .iter()
-                .any(|(id, r)| id == &story.id && fp.is_copy_of_document(r, ctx.near_threshold))
+        let copy_of_reference = ctx.reference_prints.iter().any(|(id, r)| {
+            id == &story.id
+                && item_print
+                    .get_or_init(|| fingerprint(&item.title, &item.text))
+                    .as_ref()
+                    .is_some_and(|fp| fp.is_copy_of_document(r, ctx.near_threshold))
         });
         if published + (ctx.alert_max_age.as_secs() as i64) < now {
             tracing::debug!(story = %story.id, item = item.id, "match too old to alert");

@@ -2,7 +2,6 @@
 //! limits, then a summary. Shares [`Pipeline::poll_feed`] with `run`.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -111,11 +110,11 @@ impl PollSummary {
                 FeedOutcome::NotModified => ("not modified", ""),
                 FeedOutcome::Failed(e) => ("failed", e.as_str()),
             };
-            out.push_str(&format!(
+            let row = format!(
                 "{:width$}  {:<12} {:>5} {:>5} {:>6}  {}",
                 r.feed, status, r.items_new, r.items_duplicate, r.alerts, detail
-            ));
-            out = out.trim_end().to_string();
+            );
+            out.push_str(row.trim_end());
             out.push('\n');
         }
         let raised: Vec<_> = self.reports.iter().flat_map(|r| r.raised.iter()).collect();
@@ -171,8 +170,7 @@ pub async fn poll_once(config: &Config, opts: &PollOptions) -> Result<PollSummar
     // Bounds the feeds in flight (bodies in memory, parse work), not just requests.
     let slots = Arc::new(Semaphore::new(config.poll.concurrency.get()));
     let total = feeds.len();
-    let done = Arc::new(AtomicUsize::new(0));
-    let items = Arc::new(AtomicUsize::new(0));
+    let (mut done, mut items_new) = (0usize, 0usize);
     let mut set = JoinSet::new();
     for (i, feed) in feeds.into_iter().enumerate() {
         let (pipeline, slots) = (pipeline.clone(), slots.clone());
@@ -188,11 +186,11 @@ pub async fn poll_once(config: &Config, opts: &PollOptions) -> Result<PollSummar
     while let Some(joined) = set.join_next().await {
         match joined {
             Ok((i, report)) => {
-                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                let k = items.fetch_add(report.items_new, Ordering::Relaxed) + report.items_new;
+                done += 1;
+                items_new += report.items_new;
                 if opts.progress {
                     let mut err = std::io::stderr().lock();
-                    let _ = write!(err, "\rpolled {n}/{total} feeds, {k} new items ");
+                    let _ = write!(err, "\rpolled {done}/{total} feeds, {items_new} new items ");
                     let _ = err.flush();
                 }
                 reports.push((i, report));
