@@ -8,9 +8,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::alerts::ops;
 use crate::commands;
 use crate::config::{self, Config};
 use crate::poll::{self, PollError, PollOptions};
+use crate::service;
 use crate::store::AlertFilter;
 use crate::telemetry::{self, LogFormat};
 
@@ -54,6 +56,8 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Run as a service: poll each feed when due and deliver alerts, until SIGTERM/SIGINT
+    Run,
     /// Validate the config file and print a summary
     CheckConfig,
     /// Stories: their reference articles and derived watchlists
@@ -131,6 +135,30 @@ pub enum AlertsCommand {
         /// followup, update or new_entity
         #[arg(long)]
         kind: Option<String>,
+        /// Only alerts a sink refused or gave up on
+        #[arg(long, conflicts_with = "pending")]
+        failed: bool,
+        /// Only alerts still waiting to be delivered somewhere
+        #[arg(long)]
+        pending: bool,
+    },
+    /// Queue failed deliveries again (resuming paused sinks) and send them now
+    Retry {
+        /// The alert's id
+        #[arg(
+            value_name = "ID",
+            required_unless_present = "all_failed",
+            conflicts_with = "all_failed"
+        )]
+        id: Option<String>,
+        /// Every failed or given-up delivery
+        #[arg(long)]
+        all_failed: bool,
+    },
+    /// Send a clearly marked test alert to one sink
+    Test {
+        #[arg(value_name = "SINK")]
+        sink: String,
     },
 }
 
@@ -195,7 +223,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let summary = rt
                 .block_on(poll::poll_once(&config, &opts))
                 .map_err(|e| match e {
-                    PollError::UnknownFeed(_) | PollError::Story(_) => Failure::config(e),
+                    PollError::UnknownFeed(_) | PollError::Story(_) | PollError::Sink(_) => {
+                        Failure::config(e)
+                    }
                     other => Failure::runtime(other),
                 })?;
             if json {
@@ -235,15 +265,56 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 limit,
                 story,
                 kind,
+                failed,
+                pending,
             } => {
-                let filter = AlertFilter { story, kind, limit };
+                let delivery: Option<&'static [&'static str]> = if failed {
+                    Some(&["failed", "dead"])
+                } else if pending {
+                    Some(&["pending"])
+                } else {
+                    None
+                };
+                let filter = AlertFilter {
+                    story,
+                    kind,
+                    limit,
+                    delivery,
+                };
                 print!(
                     "{}",
                     commands::alerts_list(&config, &filter, json).map_err(command_failure)?
                 );
                 Ok(())
             }
+            AlertsCommand::Retry { id, all_failed: _ } => {
+                let out = runtime()?
+                    .block_on(ops::retry(&config, id.as_deref()))
+                    .map_err(ops_failure)?;
+                print!("{out}");
+                Ok(())
+            }
+            AlertsCommand::Test { sink } => {
+                let out = runtime()?
+                    .block_on(ops::test(&config, &sink))
+                    .map_err(ops_failure)?;
+                print!("{out}");
+                Ok(())
+            }
         },
+        Command::Run => {
+            let rt = runtime()?;
+            rt.block_on(async {
+                let cancel = service::shutdown_token();
+                service::run(&config, cancel).await
+            })
+            .map_err(|e| match e {
+                service::ServiceError::Story(_) | service::ServiceError::Sink(_) => {
+                    Failure::config(e)
+                }
+                other => Failure::runtime(other),
+            })
+        }
         Command::Clusters { story, limit } => {
             print!(
                 "{}",
@@ -268,6 +339,14 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 fn command_failure(e: commands::CommandError) -> Failure {
+    if e.is_usage() {
+        Failure::config(e)
+    } else {
+        Failure::runtime(e)
+    }
+}
+
+fn ops_failure(e: ops::OpsError) -> Failure {
     if e.is_usage() {
         Failure::config(e)
     } else {
@@ -309,6 +388,30 @@ fn describe(c: &Config) -> String {
             s.entities.len(),
             s.events.len(),
             s.exclude.len()
+        ));
+    }
+    out.push_str(&format!("sinks: {}\n", c.sinks.len()));
+    for s in &c.sinks {
+        out.push_str(&format!(
+            "  {}  {}  url from {}{}{}\n",
+            s.name,
+            s.kind.as_str(),
+            s.url
+                .as_ref()
+                .map(|u| match u {
+                    config::SecretRef::Inline(u) => url::Url::parse(u)
+                        .map(|u| crate::alerts::deliver::redact(&u))
+                        .unwrap_or_default(),
+                    other => other.describe(),
+                })
+                .unwrap_or_else(|| "-".into()),
+            s.secret
+                .as_ref()
+                .map(|r| format!(", signed with {}", r.describe()))
+                .unwrap_or_default(),
+            s.digest
+                .map(|d| format!(", digest every {}", humantime::format_duration(d)))
+                .unwrap_or_default(),
         ));
     }
     out.push_str(&format!("feeds: {}\n", c.feeds.len()));

@@ -326,6 +326,15 @@ pub fn alerts_list(
         }
         return Ok(out);
     }
+    for p in store.paused_sinks()? {
+        let _ = writeln!(
+            out,
+            "SINK PAUSED: {} since {}: {} (fix it, then `storywatch alerts retry --all-failed`)",
+            p.sink,
+            crate::alerts::payload::rfc3339(p.paused_at),
+            p.reason
+        );
+    }
     let _ = writeln!(
         out,
         "{} alert{}",
@@ -353,6 +362,23 @@ pub fn alerts_list(
                 .unwrap_or_else(|| "    ".into()),
             title
         );
+        let deliveries = store.deliveries_of(&a.id)?;
+        if !deliveries.is_empty() {
+            let states: Vec<String> = deliveries
+                .iter()
+                .map(|d| {
+                    let mut s = format!("{} {}", d.sink, d.state);
+                    if d.state != "delivered" && d.attempts > 0 {
+                        s.push_str(&format!(" after {} attempt(s)", d.attempts));
+                        if let Some(e) = &d.last_error {
+                            s.push_str(&format!(" ({e})"));
+                        }
+                    }
+                    s
+                })
+                .collect();
+            let _ = writeln!(out, "    {}  delivery: {}", a.id, states.join("; "));
+        }
         match p.kind.as_str() {
             "new_entity" => {
                 for e in &p.matched.new_entities {

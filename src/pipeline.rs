@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use crate::alerts::payload::{self, AlertItem, AlertPayload, Cluster, Matched, NewEntity};
+use crate::alerts::route;
 use crate::backoff;
-use crate::config::FeedConfig;
+use crate::config::{FeedConfig, SinkConfig};
 use crate::dedup::ExactKeys;
 use crate::feeds::fetch::{Body, FetchError, Fetched, Fetcher, Validators};
 use crate::feeds::normalize::{normalize_feed, Item};
@@ -18,6 +19,7 @@ use crate::matching::entities::Kind;
 use crate::matching::matcher::reference_terms;
 use crate::matching::{CorpusStats, Explanation};
 use crate::neardup::{fingerprint, fingerprint_batch, Fingerprint};
+use crate::paraphrase::Report;
 use crate::store::{
     MatchRow, PollRecord, PollStatus, Store, StoreError, StoreTx, StoredAlert, StoredItem,
 };
@@ -85,6 +87,8 @@ pub struct MatchContext {
     /// Fingerprints of the stories' reference articles: copies of them are
     /// the story itself, not follow-ups.
     pub reference_prints: Vec<(String, Fingerprint)>,
+    /// Where alerts go: each new alert is queued for the sinks that take it.
+    pub sinks: Vec<SinkConfig>,
 }
 
 impl Pipeline {
@@ -273,6 +277,15 @@ impl Pipeline {
         .await
     }
 
+    /// Drops near-duplicate index rows that have left the dedup window.
+    pub async fn prune(&self) -> Result<usize, FeedError> {
+        if !self.commit {
+            return Ok(0);
+        }
+        let before = Utc::now().timestamp() - self.matching.dedup_window.as_secs() as i64;
+        self.blocking(move |store| store.prune_bands(before)).await
+    }
+
     /// Runs a store operation on the blocking pool (SQLite calls block).
     async fn blocking<T: Send + 'static>(
         &self,
@@ -424,6 +437,7 @@ pub fn match_item(
     let corpus = TxCorpus(tx);
     // Only matched items are compared with the reference articles.
     let item_print = std::cell::OnceCell::new();
+    let mut cluster_id = item.cluster_id;
     for story in &ctx.stories {
         let ex = story.matcher.explain(&item.title, &item.text, &corpus);
         if ex.entities.is_empty() {
@@ -457,10 +471,16 @@ pub fn match_item(
         } else if copy_of_reference {
             tracing::info!(story = %story.id, item = item.id, "copy of the story's own reference article: no alert");
         } else {
+            if count_doc && cluster_id == item.id {
+                if let Some(c) = paraphrased(tx, story, item, &ex, published)? {
+                    tx.move_to_cluster(item.id, c)?;
+                    cluster_id = c;
+                }
+            }
             // A cluster raises one follow-up per story; a later copy speaks
-            // again only when it names story entities or events the
-            // cluster's alerts did not (kind `update`).
-            let earlier = tx.cluster_alert_payloads(&story.id, item.cluster_id)?;
+            // again only when it names story people, organisations or events
+            // the cluster's alerts did not (kind `update`).
+            let earlier = tx.cluster_alert_payloads(&story.id, cluster_id)?;
             let kind = if earlier.is_empty() {
                 Some("followup")
             } else {
@@ -475,9 +495,12 @@ pub fn match_item(
                             .chain(p.matched.events.into_iter().map(|e| e.name))
                     })
                     .collect();
+                // Places come and go with datelines; people, organisations
+                // and events are what make a copy news.
                 let adds = ex
                     .entities
                     .iter()
+                    .filter(|e| e.kind != Kind::Place)
                     .map(|e| &e.name)
                     .chain(ex.events.iter().map(|e| &e.name))
                     .any(|n| !known.contains(n));
@@ -485,11 +508,19 @@ pub fn match_item(
             };
             match kind {
                 None => {
-                    tracing::debug!(story = %story.id, item = item.id, cluster = item.cluster_id, "copy of an alerted item")
+                    tracing::debug!(story = %story.id, item = item.id, cluster = cluster_id, "copy of an alerted item")
                 }
                 Some(kind) => {
-                    let size = tx.cluster_size(item.cluster_id)?;
-                    if tx.insert_alert(&match_alert(kind, story, item, &ex, size, now))? {
+                    let cluster = Cluster {
+                        id: format!("c{cluster_id}"),
+                        size: tx.cluster_size(cluster_id)?,
+                    };
+                    if queue_alert(
+                        tx,
+                        ctx,
+                        &match_alert(kind, story, item, &ex, cluster, now),
+                        now,
+                    )? {
                         out.alerts += 1;
                         let why: Vec<&str> = ex
                             .entities
@@ -508,11 +539,55 @@ pub fn match_item(
                 }
             }
         }
-        let emerged = emerge(tx, story, item, &ex, now)?;
+        let emerged = emerge(tx, ctx, story, item, &ex, now)?;
         out.alerts += emerged.len();
         out.raised.extend(emerged);
     }
     Ok(out)
+}
+
+/// The cluster of a stored report this matched item retells in other words
+/// (same people beside the story's own, same event, same day; see
+/// [`crate::paraphrase`]).
+fn paraphrased(
+    tx: &StoreTx<'_>,
+    story: &Story,
+    item: &StoredItem,
+    ex: &Explanation,
+    published: i64,
+) -> Result<Option<i64>, StoreError> {
+    let this = Report::of(ex, &story.watchlist, published);
+    if this.people.len() < crate::paraphrase::MIN_SHARED_PEOPLE || this.events.is_empty() {
+        return Ok(None);
+    }
+    let window = crate::paraphrase::SAME_DAY;
+    let candidates =
+        tx.story_matches_between(&story.id, published - window, published + window, item.id)?;
+    Ok(candidates
+        .into_iter()
+        .find_map(|(_, cluster, at, explanation)| {
+            let other: Explanation = serde_json::from_str(&explanation).ok()?;
+            this.same_as(&Report::of(&other, &story.watchlist, at))
+                .then_some(cluster)
+        }))
+}
+
+/// Stores a new alert and queues it for every sink that takes it, in the
+/// caller's transaction (nothing is sent here). False when the alert
+/// existed already.
+fn queue_alert(
+    tx: &StoreTx<'_>,
+    ctx: &MatchContext,
+    alert: &StoredAlert,
+    now: i64,
+) -> Result<bool, StoreError> {
+    if !tx.insert_alert(alert)? {
+        return Ok(false);
+    }
+    for sink in ctx.sinks.iter().filter(|s| route::takes(s, alert)) {
+        tx.enqueue(&alert.id, &sink.name, route::first_due(sink, now), now)?;
+    }
+    Ok(true)
 }
 
 /// A `followup` or `update` alert for a matched item.
@@ -521,7 +596,7 @@ fn match_alert(
     story: &Story,
     item: &StoredItem,
     ex: &Explanation,
-    cluster_size: u32,
+    cluster: Cluster,
     now: i64,
 ) -> StoredAlert {
     let id = payload::alert_id(&story.id, kind, &format!("item:{}", item.id));
@@ -540,10 +615,7 @@ fn match_alert(
         },
         snippets: ex.snippets.clone(),
         components: Some(ex.components),
-        cluster: Some(Cluster {
-            id: format!("c{}", item.cluster_id),
-            size: cluster_size,
-        }),
+        cluster: Some(cluster),
     };
     StoredAlert {
         id,
@@ -572,6 +644,7 @@ pub fn alert_item(item: &StoredItem) -> AlertItem {
 /// `emerge_after` of them, it joins the story and one `new_entity` alert says so.
 fn emerge(
     tx: &StoreTx<'_>,
+    ctx: &MatchContext,
     story: &Story,
     item: &StoredItem,
     ex: &Explanation,
@@ -624,7 +697,7 @@ fn emerge(
             created_at: now,
             payload: serde_json::to_string(&p).unwrap_or_default(),
         };
-        if tx.insert_alert(&row)? {
+        if queue_alert(tx, ctx, &row, now)? {
             tracing::info!(story = %story.id, entity = %name, "new entity joined the story");
             alerts.push(RaisedAlert {
                 kind: "new_entity".into(),

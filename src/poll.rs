@@ -8,6 +8,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::alerts::deliver::{Deliverer, Sink, SinkError};
 use crate::config::Config;
 use crate::feeds::fetch::{FetchError, Fetcher};
 use crate::pipeline::{FeedOutcome, FeedReport, MatchContext, Pipeline};
@@ -34,6 +35,8 @@ pub enum PollError {
     Story(#[from] StoryError),
     #[error("cannot set up the HTTP client: {0}")]
     Client(#[from] FetchError),
+    #[error(transparent)]
+    Sink(#[from] SinkError),
 }
 
 /// The `poll --json` object.
@@ -51,6 +54,12 @@ pub struct PollSummary {
     pub matches: usize,
     /// Alerts queued by this poll.
     pub alerts: usize,
+    /// Outbox rows sent by this run (queued now or earlier).
+    pub delivered: usize,
+    /// Rows refused for good or given up.
+    pub delivery_failed: usize,
+    /// Rows still queued when the poll exited (`run` sends them).
+    pub deliveries_pending: usize,
     pub errors: Vec<FeedErrorLine>,
     #[serde(skip)]
     pub reports: Vec<FeedReport>,
@@ -145,6 +154,12 @@ impl PollSummary {
             self.matches,
             self.alerts
         ));
+        if self.delivered + self.delivery_failed + self.deliveries_pending > 0 {
+            out.push_str(&format!(
+                "deliveries: {} sent, {} failed, {} still queued\n",
+                self.delivered, self.delivery_failed, self.deliveries_pending
+            ));
+        }
         out
     }
 }
@@ -158,12 +173,18 @@ pub async fn poll_once(config: &Config, opts: &PollOptions) -> Result<PollSummar
             .ok_or_else(|| PollError::UnknownFeed(name.clone()))?],
         None => config.feeds.clone(),
     };
+    // Secrets are read first: a missing one stops the poll before it starts.
+    let sinks = config
+        .sinks
+        .iter()
+        .map(Sink::resolve)
+        .collect::<Result<Vec<_>, _>>()?;
     let mut store = open_store(config, opts.dry_run)?;
     let matching = Arc::new(match_context(&mut store, config, !opts.dry_run)?);
     let store = Arc::new(Mutex::new(store));
     let pipeline = Arc::new(Pipeline {
         fetcher: Fetcher::new(&config.poll)?,
-        store,
+        store: store.clone(),
         commit: !opts.dry_run,
         matching,
     });
@@ -201,11 +222,32 @@ pub async fn poll_once(config: &Config, opts: &PollOptions) -> Result<PollSummar
     if opts.progress && total > 0 {
         eprintln!();
     }
+    match pipeline.prune().await {
+        Ok(0) => {}
+        Ok(n) => tracing::debug!(rows = n, "pruned near-duplicate index"),
+        Err(e) => tracing::warn!(error = %e, "cannot prune the near-duplicate index"),
+    }
     // Config order, not completion order, so output is stable.
     reports.sort_by_key(|(i, _)| *i);
     let mut summary = PollSummary::default();
     for (_, r) in reports {
         summary.add(r);
+    }
+    // Send what is queued (this poll's alerts and any left from before),
+    // within the drain time; the rest waits for the next poll or `run`.
+    if !opts.dry_run && !sinks.is_empty() {
+        let deliverer = Deliverer::new(
+            sinks,
+            store,
+            config.delivery.clone(),
+            &config.poll.user_agent,
+        )?;
+        let d = deliverer
+            .drain(tokio::time::Instant::now() + config.delivery.drain)
+            .await;
+        summary.delivered = d.delivered;
+        summary.delivery_failed = d.failed;
+        summary.deliveries_pending = d.pending;
     }
     Ok(summary)
 }
@@ -236,6 +278,7 @@ pub fn match_context(
         near_threshold: crate::neardup::containment_threshold(config.dedup.similarity),
         dedup_window: config.dedup.window,
         reference_prints,
+        sinks: config.sinks.clone(),
     })
 }
 

@@ -118,6 +118,11 @@ fn dev_set_precision_and_recall() {
 
     // Group: a duplicate belongs to its original's group and label.
     let by_id: HashMap<&str, &Row> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
+    let by_index: HashMap<String, usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.clone(), i))
+        .collect();
     let group_of = |r: &Row| -> String {
         r.label
             .strip_prefix("duplicate_of:")
@@ -185,6 +190,71 @@ fn dev_set_precision_and_recall() {
         missed.len()
     );
     eprintln!("false positives: {fp:?}\nmissed: {missed:?}");
+
+    // Clusters: every labelled duplicate with its original (say which are
+    // not), and no two different labelled follow-ups together.
+    let db =
+        rusqlite::Connection::open(dir.path().join(storywatch::config::DEFAULT_DB_FILE)).unwrap();
+    let cluster_of: HashMap<String, i64> = db
+        .prepare("SELECT guid, cluster_id FROM items")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut joined = Vec::new();
+    let mut apart = Vec::new();
+    for r in rows.iter().filter(|r| r.label.starts_with("duplicate_of:")) {
+        if cluster_of[&r.id] == cluster_of[&group_of(r)] {
+            joined.push(r.id.as_str());
+        } else {
+            apart.push(r.id.as_str());
+        }
+    }
+    let followups: Vec<&Row> = rows.iter().filter(|r| r.label == "followup").collect();
+    let mut merged = Vec::new();
+    for (i, a) in followups.iter().enumerate() {
+        for b in &followups[i + 1..] {
+            if cluster_of[&a.id] == cluster_of[&b.id] {
+                merged.push((a.id.as_str(), b.id.as_str()));
+            }
+        }
+    }
+    eprintln!(
+        "clusters: {} of {} labelled duplicates with their original {joined:?}, apart {apart:?}; follow-ups merged: {} of {} pairs",
+        joined.len(),
+        joined.len() + apart.len(),
+        merged.len(),
+        followups.len() * (followups.len() - 1) / 2
+    );
+    assert!(
+        merged.is_empty(),
+        "different follow-ups share a cluster: {merged:?}"
+    );
+    // Copies of an original's text (retitled, trimmed) must be with it; the
+    // paraphrases are reported above.
+    for r in rows.iter().filter(|r| r.label.starts_with("duplicate_of:")) {
+        let (copy, orig) = (&values[by_index[&r.id]], &values[by_index[&group_of(r)]]);
+        let words = |v: &Value| -> HashSet<String> {
+            v["text"]
+                .as_str()
+                .unwrap_or("")
+                .split_whitespace()
+                .map(str::to_lowercase)
+                .collect()
+        };
+        let (a, b) = (words(copy), words(orig));
+        let shared = a.intersection(&b).count() as f64 / a.len().min(b.len()).max(1) as f64;
+        if shared >= storywatch::config::DEFAULT_SIMILARITY {
+            assert!(
+                joined.contains(&r.id.as_str()),
+                "{} copies {}'s text but is not in its cluster",
+                r.id,
+                group_of(r)
+            );
+        }
+    }
+    assert_eq!(duplicates, 0, "a cluster raised more than one follow-up");
     assert!(fp.is_empty(), "unrelated items alerted: {fp:?}");
     assert!(precision >= 0.9, "precision {precision:.3}");
     assert!(recall >= 0.9, "recall {recall:.3}, missed {missed:?}");

@@ -7,28 +7,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::http::{Response, TestServer};
+use common::news::{item, now_rfc2822, rss, REFERENCE};
 use common::{poll_json, run, stderr, stdout};
 use serde_json::Value;
-
-const REFERENCE: &str = "US envoy Steve Witkoff meets Vladimir Putin in St Petersburg on Ukraine ceasefire\n\
-US special envoy Steve Witkoff met Russian President Vladimir Putin in St Petersburg on Friday to push for a ceasefire in Ukraine.\n\
-Kremlin spokesman Dmitry Peskov said the process of normalising relations between Moscow and Washington was continuing.\n\
-Earlier in the week the two countries completed a prisoner swap that freed Ksenia Karelina in exchange for Arthur Petrov.\n\
-In Brussels, allies of Kyiv pledged €21bn in military aid. Donald Trump said Russia must get moving.\n";
-
-fn item(guid: &str, title: &str, text: &str, date: &str) -> String {
-    format!(
-        "<item><title>{title}</title><link>http://news.example/{guid}</link><guid>{guid}</guid><pubDate>{date}</pubDate><description>{text}</description></item>"
-    )
-}
-
-fn rss(items: &[String]) -> String {
-    format!("<rss version=\"2.0\"><channel><title>t</title><link>http://news.example/</link>{}</channel></rss>", items.concat())
-}
-
-fn now_rfc2822() -> String {
-    chrono::Utc::now().to_rfc2822()
-}
 
 struct Setup {
     _dir: tempfile::TempDir,
@@ -357,5 +338,58 @@ fn copies_join_their_cluster_and_copies_of_the_reference_do_not_alert() {
     assert!(
         out.contains("http://news.example/a1") && out.contains("http://news.example/b1"),
         "{out}"
+    );
+}
+
+/// A rewrite of one report in other words (same people beside the story's
+/// own, same event, same day) joins the report's cluster and raises no second
+/// follow-up; another report about the story's own people that day does.
+#[test]
+fn paraphrases_of_one_report_share_a_cluster() {
+    let now = now_rfc2822();
+    let feed = rss(&[
+        item(
+            "p1",
+            "Russia frees American teacher Marc Fogel in prisoner swap",
+            "Russia released the American teacher Marc Fogel on Tuesday in a prisoner swap with the United States, the Kremlin said. \
+             In exchange Washington is to free the Russian cyber-crime suspect Alexander Vinnik, who was arrested in Greece in 2017. \
+             Dmitry Peskov said the exchange followed contacts between Moscow and Steve Witkoff.",
+            &now,
+        ),
+        item(
+            "p2",
+            "Kremlin confirms Fogel-Vinnik exchange",
+            "A Russian national held in America, reported to be Alexander Vinnik, will fly home soon after Moscow let Marc Fogel go. \
+             Spokesman Dmitry Peskov told journalists the prisoner exchange was the fruit of talks with Washington's envoy Steve Witkoff.",
+            &now,
+        ),
+        item(
+            "p3",
+            "Witkoff and Putin to meet again on Ukraine ceasefire",
+            "Steve Witkoff will return to Russia to meet Vladimir Putin about a ceasefire in Ukraine, Dmitry Peskov said on Tuesday. \
+             No date has been set for the talks, the Kremlin spokesman added.",
+            &now,
+        ),
+    ]);
+    let server = TestServer::start(move |_| Response::new(200, feed.clone()));
+    let s = setup(&server.url("/rss"), "");
+    let j = poll_json(&run(&s.cfg, &["poll", "--json"]));
+    assert_eq!(j["items_new"], 3, "{j}");
+    let all = alerts(&s.cfg);
+    let mut followups: Vec<&str> = all
+        .iter()
+        .filter(|a| a["kind"] == "followup")
+        .map(|a| a["item"]["url"].as_str().unwrap())
+        .collect();
+    followups.sort();
+    assert_eq!(
+        followups,
+        vec!["http://news.example/p1", "http://news.example/p3"]
+    );
+    let out = run(&s.cfg, &["clusters"]);
+    let listing = stdout(&out);
+    assert!(
+        listing.contains("http://news.example/p1") && listing.contains("http://news.example/p2"),
+        "{listing}"
     );
 }

@@ -2,6 +2,12 @@
 //! the same transaction as the item and match that caused it; delivery comes
 //! later and reads these rows.
 
+pub mod deliver;
+pub mod format;
+pub mod ops;
 pub mod payload;
+pub mod route;
+pub mod secrets;
+pub mod sign;
 
 pub use payload::{alert_id, AlertItem, AlertPayload, Matched, NewEntity, ALERT_TYPE};

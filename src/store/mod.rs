@@ -5,6 +5,7 @@
 //! version lives in `PRAGMA user_version`, and a database written by a newer
 //! storywatch is refused rather than silently downgraded.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,6 +21,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_stories.sql"),
     include_str!("migrations/0003_near_duplicates.sql"),
+    include_str!("migrations/0004_band_index.sql"),
+    include_str!("migrations/0005_outbox.sql"),
 ];
 
 /// The schema version this binary writes.
@@ -59,9 +62,14 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("internal error in a database task: {0}")]
+    Task(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+mod outbox;
+pub use outbox::{AttemptResult, Delivery, DeliveryState, PausedSink};
 
 /// Which exact key made an item a duplicate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,8 +197,48 @@ impl Store {
                 .and_then(|_| tx.commit())
                 .map_err(|source| StoreError::Migration { version, source })?;
             tracing::info!(db = %self.label, version, "applied schema migration");
+            if version == 4 {
+                self.reindex_bands()?;
+            }
         }
         Ok(())
+    }
+
+    /// Re-derives the band index from the stored signatures (after the
+    /// banding changed), keeping each item's first-seen time.
+    fn reindex_bands(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut read = tx.prepare(
+                "SELECT id, signature, shingles, first_seen_at FROM items WHERE signature IS NOT NULL",
+            )?;
+            let mut ins =
+                tx.prepare("INSERT INTO lsh_bands (key, item_id, seen_at) VALUES (?1, ?2, ?3)")?;
+            let mut rows = read.query([])?;
+            while let Some(r) = rows.next()? {
+                let (id, sig, shingles, seen): (i64, Vec<u8>, u32, i64) =
+                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                if let Some(fp) = Fingerprint::from_bytes(&sig, shingles) {
+                    for key in fp.band_keys() {
+                        ins.execute(params![key, id, seen])?;
+                    }
+                    n += 1;
+                }
+            }
+        }
+        tx.commit()?;
+        tracing::info!(db = %self.label, items = n, "re-indexed near-duplicate bands");
+        Ok(())
+    }
+
+    /// Drops band rows older than `before`: lookups never reach them, and the
+    /// index stays the size of the window, not of the store.
+    pub fn prune_bands(&mut self, before: i64) -> Result<usize> {
+        Ok(self
+            .conn
+            .prepare_cached("DELETE FROM lsh_bands WHERE seen_at < ?1")?
+            .execute([before])?)
     }
 
     pub fn schema_version(&self) -> Result<i64> {
@@ -269,15 +317,19 @@ impl Store {
     /// Alerts, newest first, optionally filtered.
     pub fn alerts(&self, filter: &AlertFilter) -> Result<Vec<StoredAlert>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, story_id, kind, item_id, score, created_at, payload FROM alerts
+            "SELECT id, story_id, kind, item_id, score, created_at, payload FROM alerts a
              WHERE (?1 IS NULL OR story_id = ?1) AND (?2 IS NULL OR kind = ?2)
+               AND (?4 IS NULL OR EXISTS (SELECT 1 FROM outbox o WHERE o.alert_id = a.id
+                    AND instr(?4, ',' || o.state || ',') > 0))
              ORDER BY created_at DESC, rowid DESC LIMIT ?3",
         )?;
+        let states = filter.delivery.map(|s| format!(",{},", s.join(",")));
         let rows = stmt.query_map(
             params![
                 filter.story,
                 filter.kind,
-                filter.limit.map(|l| l as i64).unwrap_or(-1)
+                filter.limit.map(|l| l as i64).unwrap_or(-1),
+                states
             ],
             |r| {
                 Ok(StoredAlert {
@@ -422,6 +474,8 @@ pub struct AlertFilter {
     pub story: Option<String>,
     pub kind: Option<String>,
     pub limit: Option<usize>,
+    /// Only alerts with an outbox row in one of these states.
+    pub delivery: Option<&'static [&'static str]>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -674,33 +728,46 @@ impl StoreTx<'_> {
         Ok(n.unwrap_or(0) as u64)
     }
 
-    /// Stored items within the window that share a band with `keys`:
-    /// (item id, cluster id, fingerprint).
+    /// Stored items within the window that share at least
+    /// [`MIN_SHARED_BANDS`](crate::neardup::MIN_SHARED_BANDS) bands with
+    /// `keys`: (item id, cluster id, fingerprint). The band probes read only
+    /// the covering index; signatures are read for the few that pass.
     pub fn near_duplicate_candidates(
         &self,
         keys: &[i64],
         since: i64,
     ) -> Result<Vec<(i64, i64, Fingerprint)>> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT i.id, COALESCE(i.cluster_id, i.id), i.signature, i.shingles FROM items i
-             WHERE i.id IN (SELECT item_id FROM lsh_bands WHERE key = ?1 AND seen_at >= ?2)
-               AND i.signature IS NOT NULL",
-        )?;
-        let mut out: Vec<(i64, i64, Fingerprint)> = Vec::new();
+        let mut probe = self
+            .tx
+            .prepare_cached("SELECT item_id FROM lsh_bands WHERE key = ?1 AND seen_at >= ?2")?;
+        let mut shared: HashMap<i64, usize> = HashMap::new();
         for key in keys {
-            let rows = stmt.query_map(params![key, since], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                    r.get::<_, u32>(3)?,
-                ))
-            })?;
-            for row in rows {
-                let (id, cluster, sig, shingles) = row?;
-                if out.iter().any(|(i, _, _)| *i == id) {
-                    continue;
-                }
+            for id in probe.query_map(params![key, since], |r| r.get::<_, i64>(0))? {
+                *shared.entry(id?).or_insert(0) += 1;
+            }
+        }
+        let mut ids: Vec<i64> = shared
+            .into_iter()
+            .filter(|(_, n)| *n >= crate::neardup::MIN_SHARED_BANDS)
+            .map(|(id, _)| id)
+            .collect();
+        ids.sort_unstable();
+        let mut read = self.tx.prepare_cached(
+            "SELECT COALESCE(cluster_id, id), signature, shingles FROM items
+             WHERE id = ?1 AND signature IS NOT NULL",
+        )?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = read
+                .query_row([id], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, u32>(2)?,
+                    ))
+                })
+                .optional()?;
+            if let Some((cluster, sig, shingles)) = row {
                 if let Some(fp) = Fingerprint::from_bytes(&sig, shingles) {
                     out.push((id, cluster, fp));
                 }
@@ -735,6 +802,36 @@ impl StoreTx<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Moves an item (alone in its cluster) into another cluster.
+    pub fn move_to_cluster(&self, item_id: i64, cluster_id: i64) -> Result<()> {
+        self.tx
+            .prepare_cached("UPDATE items SET cluster_id = ?2 WHERE id = ?1")?
+            .execute(params![item_id, cluster_id])?;
+        Ok(())
+    }
+
+    /// Other items matched to the story and published (or first seen)
+    /// between `from` and `to`: (item id, cluster id, published, explanation).
+    pub fn story_matches_between(
+        &self,
+        story: &str,
+        from: i64,
+        to: i64,
+        except: i64,
+    ) -> Result<Vec<(i64, i64, i64, String)>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT i.id, i.cluster_id, coalesce(i.published_at, i.first_seen_at), m.explanation
+             FROM matches m JOIN items i ON i.id = m.item_id
+             WHERE m.story_id = ?1 AND m.matched = 1 AND i.id != ?4
+               AND coalesce(i.published_at, i.first_seen_at) BETWEEN ?2 AND ?3
+             ORDER BY i.id LIMIT 1000",
+        )?;
+        let rows = stmt.query_map(params![story, from, to, except], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn cluster_size(&self, cluster_id: i64) -> Result<u32> {
@@ -865,5 +962,59 @@ mod tests {
             (s.id, s.etag, s.url.as_str()),
             (id, None, "https://b.example/rss")
         );
+    }
+
+    #[test]
+    fn bands_are_rederived_after_the_banding_changed_and_pruned_past_the_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bands.db");
+        let mut store = Store::open(&path).unwrap();
+        let feed = FeedConfig {
+            name: "f".into(),
+            url: url::Url::parse("https://a.example/rss").unwrap(),
+            interval: Duration::from_secs(60),
+        };
+        let text = "Russian President Vladimir Putin declared a unilateral Easter ceasefire in Ukraine on Saturday, \
+                    and Kyiv said it would mirror a real halt in fighting along the whole front line.";
+        let item = Item {
+            guid: "g1".into(),
+            link: Some("https://a.example/1".into()),
+            canonical_url: Some("https://a.example/1".into()),
+            title: "Easter ceasefire".into(),
+            text: text.into(),
+            published: None,
+            authors: Vec::new(),
+            categories: Vec::new(),
+        };
+        let fp = crate::neardup::fingerprint(&item.title, text).unwrap();
+        store
+            .write(true, |tx| {
+                let fid = tx.upsert_feed(&feed, 100)?;
+                let id = tx.insert_item(fid, &item, &ExactKeys::of(&item), 100)?;
+                tx.attach_cluster(id, id, Some(&fp), 100)
+            })
+            .unwrap();
+        let rows = |s: &Store| -> i64 {
+            s.conn
+                .query_row("SELECT count(*) FROM lsh_bands", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(rows(&store), crate::neardup::BANDS as i64);
+        // A store written before migration 4: no usable bands.
+        store
+            .conn
+            .execute_batch("DELETE FROM lsh_bands; DROP TABLE outbox; DROP TABLE sink_state;")
+            .unwrap();
+        store.conn.pragma_update(None, "user_version", 3).unwrap();
+        drop(store);
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(rows(&store), crate::neardup::BANDS as i64);
+        let found = store
+            .write(false, |tx| tx.near_duplicate_candidates(&fp.band_keys(), 0))
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(store.prune_bands(100).unwrap(), 0);
+        assert_eq!(store.prune_bands(101).unwrap(), crate::neardup::BANDS);
+        assert_eq!(rows(&store), 0);
     }
 }

@@ -57,7 +57,15 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start(handler: impl Fn(&Request) -> Response + Send + Sync + 'static) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        Self::start_on("127.0.0.1:0".parse().unwrap(), handler)
+    }
+
+    /// On a given address (to bring a receiver back where it was).
+    pub fn start_on(
+        addr: SocketAddr,
+        handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> TestServer {
+        let listener = TcpListener::bind(addr).expect("bind loopback");
         let addr = listener.local_addr().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));

@@ -17,6 +17,9 @@ use url::Url;
 use crate::matching::entities::Kind;
 pub use crate::matching::watchlist::{ConfigEntity, ConfigEvent};
 
+mod sinks;
+pub use sinks::{DeliveryConfig, SecretRef, SinkConfig, SinkKind, ALERT_KINDS};
+
 /// Used when neither `--config` nor `$STORYWATCH_CONFIG` names a file.
 pub const DEFAULT_CONFIG_PATH: &str = "config/storywatch.toml";
 pub const DEFAULT_DB_FILE: &str = "storywatch.db";
@@ -63,6 +66,8 @@ pub struct Config {
     pub stories: Vec<StoryConfig>,
     pub alerts: AlertsConfig,
     pub dedup: DedupConfig,
+    pub sinks: Vec<SinkConfig>,
+    pub delivery: DeliveryConfig,
 }
 
 /// Near-duplicate detection.
@@ -188,6 +193,10 @@ struct RawConfig {
     alerts: RawAlerts,
     #[serde(default)]
     dedup: RawDedup,
+    #[serde(default, rename = "sink")]
+    sinks: Vec<sinks::RawSink>,
+    #[serde(default)]
+    delivery: sinks::RawDelivery,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -396,6 +405,8 @@ impl Validator<'_> {
             Some(s) => *s.get_ref(),
             None => DEFAULT_SIMILARITY,
         };
+        let sinks = self.sinks(raw.sinks, base_dir);
+        let delivery = self.delivery(raw.delivery);
         Config {
             path: path.to_path_buf(),
             storage: StorageConfig { path: storage_path },
@@ -404,6 +415,8 @@ impl Validator<'_> {
             stories,
             alerts: AlertsConfig { max_age },
             dedup: DedupConfig { window, similarity },
+            sinks,
+            delivery,
         }
     }
 

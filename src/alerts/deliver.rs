@@ -1,0 +1,748 @@
+//! The delivery worker: sends due outbox rows to their sinks and records
+//! each attempt. Per sink, one request at a time in queue order, at most one
+//! per `rate`; a retryable failure holds the whole sink until the row's next
+//! attempt (a down receiver gets one request per step of the schedule, not
+//! one per queued alert). Every attempt of an alert carries the alert's id,
+//! so delivery is at-least-once with a stable id.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
+use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use super::format;
+use super::payload::AlertPayload;
+use super::secrets::{self, SecretError};
+use super::sign::{self, SigningKey};
+use crate::config::{DeliveryConfig, SinkConfig, SinkKind};
+use crate::store::{AttemptResult, Delivery, Store, StoreError};
+
+/// Longest wait a receiver's `Retry-After` can impose on us.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+/// Alerts per digest message.
+const DIGEST_BATCH: usize = 50;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("sink {sink}: url from {from}: {source}")]
+    Url {
+        sink: String,
+        from: String,
+        #[source]
+        source: SecretError,
+    },
+    #[error("sink {sink}: url from {from} is not an http(s) URL")]
+    BadUrl { sink: String, from: String },
+    #[error("sink {sink}: secret from {from}: {source}")]
+    Secret {
+        sink: String,
+        from: String,
+        #[source]
+        source: SecretError,
+    },
+    #[error("sink {sink}: secret from {from}: {source}")]
+    Key {
+        sink: String,
+        from: String,
+        #[source]
+        source: sign::SecretError,
+    },
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// A sink with its secrets read.
+#[derive(Debug, Clone)]
+pub struct Sink {
+    pub cfg: SinkConfig,
+    url: Option<Url>,
+    key: Option<SigningKey>,
+}
+
+impl Sink {
+    pub fn resolve(cfg: &SinkConfig) -> Result<Sink, SinkError> {
+        let url = match &cfg.url {
+            None => None,
+            Some(r) => {
+                let raw = secrets::resolve(r).map_err(|source| SinkError::Url {
+                    sink: cfg.name.clone(),
+                    from: r.describe(),
+                    source,
+                })?;
+                let u = Url::parse(&raw)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .ok_or_else(|| SinkError::BadUrl {
+                        sink: cfg.name.clone(),
+                        from: r.describe(),
+                    })?;
+                Some(u)
+            }
+        };
+        let key = match &cfg.secret {
+            None => None,
+            Some(r) => {
+                let raw = secrets::resolve(r).map_err(|source| SinkError::Secret {
+                    sink: cfg.name.clone(),
+                    from: r.describe(),
+                    source,
+                })?;
+                Some(SigningKey::parse(&raw).map_err(|source| SinkError::Key {
+                    sink: cfg.name.clone(),
+                    from: r.describe(),
+                    source,
+                })?)
+            }
+        };
+        Ok(Sink {
+            cfg: cfg.clone(),
+            url,
+            key,
+        })
+    }
+
+    /// The URL fit for logs: scheme and host only, the rest may be a token.
+    pub fn redacted_url(&self) -> String {
+        match &self.url {
+            Some(u) => redact(u),
+            None => "stdout".into(),
+        }
+    }
+}
+
+/// `https://hooks.slack.com/services/***`: the first path segment stays
+/// (it says what kind of endpoint it is), the rest and the query go.
+pub fn redact(u: &Url) -> String {
+    let first = u
+        .path_segments()
+        .and_then(|mut s| s.next())
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("/{s}"))
+        .unwrap_or_default();
+    format!(
+        "{}://{}{first}/***",
+        u.scheme(),
+        u.host_str().unwrap_or("?")
+    )
+}
+
+/// What one request came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Delivered,
+    /// Worth trying again (network, 5xx, 408, 429), not before `after` if given.
+    Retry {
+        after: Option<Duration>,
+    },
+    /// Refused for good; `pause` when the receiver is gone altogether.
+    Failed {
+        pause: bool,
+    },
+}
+
+/// Classifies a receiver's answer. Chat services say "gone" their own way:
+/// Slack's `channel_is_archived`, Discord's 404 for a deleted webhook.
+pub fn classify(kind: SinkKind, status: u16, headers: &HeaderMap, body: &str) -> Outcome {
+    match status {
+        200..=299 => Outcome::Delivered,
+        408 => Outcome::Retry { after: None },
+        429 => Outcome::Retry {
+            after: retry_after(headers, body),
+        },
+        410 => Outcome::Failed { pause: true },
+        404 if kind == SinkKind::Discord => Outcome::Failed { pause: true },
+        400..=499 => Outcome::Failed {
+            pause: kind == SinkKind::Slack
+                && ["channel_is_archived", "channel_not_found", "no_service"]
+                    .iter()
+                    .any(|e| body.contains(e)),
+        },
+        _ => Outcome::Retry {
+            after: retry_after(headers, body),
+        },
+    }
+}
+
+/// `Retry-After` in seconds (or an HTTP date), or Discord's JSON
+/// `retry_after` (float seconds); nonsense is ignored, long waits capped.
+pub fn retry_after(headers: &HeaderMap, body: &str) -> Option<Duration> {
+    let from_header = headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let v = v.trim();
+            v.parse::<f64>().ok().or_else(|| {
+                chrono::DateTime::parse_from_rfc2822(v)
+                    .ok()
+                    .map(|d| (d.timestamp() - Utc::now().timestamp()) as f64)
+            })
+        });
+    let from_body = || {
+        let v: serde_json::Value = serde_json::from_str(body).ok()?;
+        match &v["retry_after"] {
+            serde_json::Value::Number(n) => n.as_f64(),
+            serde_json::Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    };
+    let secs = from_header.or_else(from_body)?;
+    if !secs.is_finite() || secs < 0.0 {
+        return None;
+    }
+    Some(Duration::from_secs_f64(
+        secs.min(MAX_RETRY_AFTER.as_secs_f64()),
+    ))
+}
+
+/// The wait after the `attempt`-th failure (1-based): the schedule's step,
+/// ±20% jitter so that many alerts do not retry in lockstep, never less
+/// than the receiver asked for.
+pub fn next_wait(
+    schedule: &[Duration],
+    attempt: u32,
+    asked: Option<Duration>,
+    seed: u64,
+) -> Duration {
+    let step = schedule
+        .get((attempt.max(1) - 1) as usize)
+        .or(schedule.last())
+        .copied()
+        .unwrap_or(Duration::from_secs(60));
+    let jitter = 0.8 + 0.4 * ((splitmix(seed) >> 11) as f64 / (1u64 << 53) as f64);
+    let wait = step.mul_f64(jitter);
+    asked.map_or(wait, |a| wait.max(a))
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A digest's id: stable for one set of alerts, so its retries share it.
+pub fn digest_id(alert_ids: &[&str]) -> String {
+    let mut ids = alert_ids.to_vec();
+    ids.sort_unstable();
+    let mut h = Sha256::new();
+    for id in ids {
+        h.update(id.as_bytes());
+        h.update([0]);
+    }
+    let d = h.finalize();
+    let hex: String = d[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("swd_{hex}")
+}
+
+/// Counts of one drain, for the poll summary.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DrainReport {
+    pub delivered: usize,
+    pub failed: usize,
+    /// Rows still queued when the drain stopped.
+    pub pending: usize,
+}
+
+/// What a sink's round came to.
+enum Round {
+    /// Nothing due; the next row is due then (if any).
+    Idle(Option<i64>),
+    /// A retryable failure: the sink waits until then.
+    Held(i64),
+    /// The sink is paused.
+    Paused,
+    /// Sent something; go again.
+    Sent,
+}
+
+/// Sends queued alerts. Cheap to share; one per process.
+pub struct Deliverer {
+    client: reqwest::Client,
+    sinks: Vec<Sink>,
+    store: Arc<Mutex<Store>>,
+    policy: DeliveryConfig,
+    /// Poked when new rows are queued.
+    pub wake: Arc<Notify>,
+}
+
+impl Deliverer {
+    pub fn new(
+        sinks: Vec<Sink>,
+        store: Arc<Mutex<Store>>,
+        policy: DeliveryConfig,
+        user_agent: &str,
+    ) -> Result<Deliverer, SinkError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .timeout(policy.timeout)
+            .connect_timeout(policy.timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Deliverer {
+            client,
+            sinks,
+            store,
+            policy,
+            wake: Arc::new(Notify::new()),
+        })
+    }
+
+    pub fn sinks(&self) -> &[Sink] {
+        &self.sinks
+    }
+
+    /// Delivers until nothing is due before `deadline` (or it passes):
+    /// what `storywatch poll` does before it exits. Rows left stay queued.
+    pub async fn drain(&self, deadline: tokio::time::Instant) -> DrainReport {
+        let mut report = DrainReport::default();
+        let rounds = self.sinks.iter().map(|s| self.drain_sink(s, deadline));
+        for r in futures_util::future::join_all(rounds).await {
+            report.delivered += r.delivered;
+            report.failed += r.failed;
+            report.pending += r.pending;
+        }
+        report
+    }
+
+    async fn drain_sink(&self, sink: &Sink, deadline: tokio::time::Instant) -> DrainReport {
+        let mut report = DrainReport::default();
+        loop {
+            let now = Utc::now().timestamp_millis();
+            let until = match self.round(sink, &mut report).await {
+                Round::Sent => continue,
+                Round::Paused | Round::Idle(None) => break,
+                Round::Idle(Some(at)) | Round::Held(at) => at,
+            };
+            let wait = Duration::from_millis((until - now).max(0) as u64);
+            if tokio::time::Instant::now() + wait > deadline {
+                break;
+            }
+            tokio::time::sleep(wait).await;
+        }
+        let name = sink.cfg.name.clone();
+        report.pending = self.db(move |s| s.pending_count(&name)).await.unwrap_or(0) as usize;
+        report
+    }
+
+    /// Runs until cancelled: every sink in its own task, sleeping until its
+    /// next row is due or new rows are queued.
+    pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..self.sinks.len() {
+            let (me, cancel) = (self.clone(), cancel.clone());
+            tasks.spawn(async move { me.run_sink(i, cancel).await });
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+
+    async fn run_sink(&self, i: usize, cancel: CancellationToken) {
+        let sink = &self.sinks[i];
+        let mut report = DrainReport::default();
+        loop {
+            if cancel.is_cancelled() {
+                return;
+            }
+            let now = Utc::now().timestamp_millis();
+            let until = match self.round(sink, &mut report).await {
+                Round::Sent => continue,
+                // A paused sink is looked at again now and then: `alerts
+                // retry` (another process) may have resumed it.
+                Round::Paused => now + 30_000,
+                Round::Idle(None) => now + 60_000,
+                Round::Idle(Some(at)) | Round::Held(at) => at.min(now + 60_000),
+            };
+            let wait = Duration::from_millis((until - now).max(0) as u64);
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+    }
+
+    /// One step for one sink: send its next due row (or digest).
+    async fn round(&self, sink: &Sink, report: &mut DrainReport) -> Round {
+        let name = sink.cfg.name.clone();
+        let now_ms = Utc::now().timestamp_millis();
+        let batch = if sink.cfg.digest.is_some() {
+            DIGEST_BATCH
+        } else {
+            1
+        };
+        let state = self
+            .db(move |s| {
+                if s.paused_sinks()?.iter().any(|p| p.sink == name) {
+                    return Ok(None);
+                }
+                let due = s.due_deliveries(&name, now_ms / 1000, batch)?;
+                let next = if due.is_empty() {
+                    s.next_due(&name)?
+                } else {
+                    None
+                };
+                Ok(Some((due, next)))
+            })
+            .await;
+        let (due, next) = match state {
+            Ok(Some(x)) => x,
+            Ok(None) => return Round::Paused,
+            Err(e) => {
+                tracing::error!(sink = %sink.cfg.name, error = %e, "cannot read the outbox");
+                return Round::Held(now_ms + 5_000);
+            }
+        };
+        if due.is_empty() {
+            return Round::Idle(next.map(|s| s * 1000));
+        }
+        let started = tokio::time::Instant::now();
+        let (outcome, status, error) = self.send(sink, &due).await;
+        let now = Utc::now().timestamp();
+        let mut held = None;
+        for d in &due {
+            let result = match &outcome {
+                Outcome::Delivered => {
+                    report.delivered += 1;
+                    AttemptResult::Delivered
+                }
+                Outcome::Failed { .. } => {
+                    report.failed += 1;
+                    AttemptResult::Failed
+                }
+                Outcome::Retry { after } => {
+                    let wait = next_wait(
+                        &self.policy.schedule,
+                        d.attempts + 1,
+                        *after,
+                        d.row as u64 ^ ((d.attempts as u64) << 32) ^ now as u64,
+                    );
+                    let next_ms = Utc::now().timestamp_millis() + wait.as_millis() as i64;
+                    if next_ms / 1000 > d.queued_at + self.policy.max_age.as_secs() as i64 {
+                        report.failed += 1;
+                        tracing::error!(sink = %sink.cfg.name, alert = %d.alert_id, attempts = d.attempts + 1, "giving up on alert after max_age");
+                        AttemptResult::Dead
+                    } else {
+                        // Rounded up: the row is not due before the wait is
+                        // over, and the sink holds until the row is due.
+                        let next_at = (next_ms + 999) / 1000;
+                        held = Some(held.unwrap_or(i64::MAX).min(next_at * 1000));
+                        AttemptResult::Retry { next_at }
+                    }
+                }
+            };
+            let (row, err) = (d.row, error.clone());
+            if let Err(e) = self
+                .db(move |s| s.record_attempt(row, &result, status, err.as_deref(), now))
+                .await
+            {
+                tracing::error!(sink = %sink.cfg.name, alert = %d.alert_id, error = %e, "cannot record a delivery attempt");
+            }
+        }
+        match &outcome {
+            Outcome::Delivered => {
+                tracing::info!(sink = %sink.cfg.name, alerts = due.len(), status, "delivered")
+            }
+            Outcome::Failed { pause } => {
+                tracing::warn!(sink = %sink.cfg.name, url = %sink.redacted_url(), status, error = error.as_deref().unwrap_or(""), "delivery refused");
+                if *pause {
+                    let reason = format!(
+                        "receiver gone ({}{})",
+                        status.map(|s| s.to_string()).unwrap_or_default(),
+                        error
+                            .as_deref()
+                            .map(|e| format!(": {e}"))
+                            .unwrap_or_default()
+                    );
+                    tracing::error!(sink = %sink.cfg.name, url = %sink.redacted_url(), %reason, "SINK PAUSED: fix the receiver, then `storywatch alerts retry --all-failed`");
+                    let name = sink.cfg.name.clone();
+                    let _ = self.db(move |s| s.pause_sink(&name, &reason, now)).await;
+                }
+            }
+            Outcome::Retry { .. } => {
+                tracing::warn!(sink = %sink.cfg.name, url = %sink.redacted_url(), status, error = error.as_deref().unwrap_or(""), "delivery failed, will retry")
+            }
+        }
+        // Chat services allow about a message a second.
+        let gap = sink.cfg.rate.saturating_sub(started.elapsed());
+        if !gap.is_zero() {
+            tokio::time::sleep(gap).await;
+        }
+        match held {
+            Some(at) => Round::Held(at),
+            None => Round::Sent,
+        }
+    }
+
+    /// Sends one alert (or one digest of several) and classifies the answer.
+    async fn send(&self, sink: &Sink, due: &[Delivery]) -> (Outcome, Option<u16>, Option<String>) {
+        let payloads: Vec<AlertPayload> = due
+            .iter()
+            .filter_map(|d| serde_json::from_str(&d.payload).ok())
+            .collect();
+        let ids: Vec<&str> = due.iter().map(|d| d.alert_id.as_str()).collect();
+        let (id, body) = if due.len() == 1 && sink.cfg.digest.is_none() {
+            (due[0].alert_id.clone(), due[0].payload.clone())
+        } else {
+            let id = digest_id(&ids);
+            let alerts: Vec<serde_json::Value> = due
+                .iter()
+                .filter_map(|d| serde_json::from_str(&d.payload).ok())
+                .collect();
+            let body = serde_json::json!({
+                "type": "storywatch.digest.v1",
+                "id": id,
+                "created_at": super::payload::rfc3339(Utc::now().timestamp()),
+                "alerts": alerts,
+            });
+            (id, body.to_string())
+        };
+        self.send_body(sink, &id, &body, &payloads).await
+    }
+
+    /// A clearly marked test alert, sent now and not queued.
+    pub async fn send_test(&self, sink: &Sink) -> (Outcome, Option<u16>, Option<String>) {
+        let now = Utc::now().timestamp();
+        let id = format!("swa_test_{now:x}");
+        let p = AlertPayload {
+            kind_of_payload: super::payload::ALERT_TYPE.to_string(),
+            id: id.clone(),
+            created_at: super::payload::rfc3339(now),
+            story: "storywatch-test".into(),
+            kind: "test".into(),
+            score: None,
+            item: Some(super::payload::AlertItem {
+                id: 0,
+                title: "This is a test alert from storywatch: delivery works".into(),
+                url: None,
+                canonical_url: None,
+                feed: "storywatch".into(),
+                published: None,
+                summary: "Sent by `storywatch alerts test`. No story matched anything.".into(),
+            }),
+            matched: Default::default(),
+            snippets: Vec::new(),
+            components: None,
+            cluster: None,
+        };
+        let body = serde_json::to_string(&p).unwrap_or_default();
+        self.send_body(sink, &id, &body, std::slice::from_ref(&p))
+            .await
+    }
+
+    async fn send_body(
+        &self,
+        sink: &Sink,
+        id: &str,
+        body: &str,
+        payloads: &[AlertPayload],
+    ) -> (Outcome, Option<u16>, Option<String>) {
+        let Some(url) = &sink.url else {
+            // stdout: one JSON line per alert.
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            for p in payloads {
+                let _ = writeln!(out, "{}", serde_json::to_string(p).unwrap_or_default());
+            }
+            return (Outcome::Delivered, None, None);
+        };
+        let request = match sink.cfg.kind {
+            SinkKind::Webhook => {
+                let ts = Utc::now().timestamp();
+                let mut r = self
+                    .client
+                    .post(url.clone())
+                    .header(CONTENT_TYPE, "application/json")
+                    .header("webhook-id", id)
+                    .header("webhook-timestamp", ts.to_string());
+                if let Some(key) = &sink.key {
+                    r = r.header("webhook-signature", key.sign(id, ts, body.as_bytes()));
+                }
+                r.body(body.to_string())
+            }
+            SinkKind::Slack => self
+                .client
+                .post(url.clone())
+                .header(CONTENT_TYPE, "application/json")
+                .body(format::slack(payloads).to_string()),
+            SinkKind::Discord => {
+                let mut u = url.clone();
+                if !u.query_pairs().any(|(k, _)| k == "wait") {
+                    u.query_pairs_mut().append_pair("wait", "true");
+                }
+                self.client
+                    .post(u)
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(format::discord(payloads).to_string())
+            }
+            SinkKind::Stdout => unreachable!("stdout sinks have no url"),
+        };
+        match request.send().await {
+            Err(e) => {
+                let what = if e.is_timeout() {
+                    "timed out".to_string()
+                } else if e.is_connect() {
+                    "cannot connect".to_string()
+                } else {
+                    "request failed".to_string()
+                };
+                (Outcome::Retry { after: None }, None, Some(what))
+            }
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let headers = resp.headers().clone();
+                // Only a little of the answer matters (an error code).
+                let text = read_some(resp, 4096).await;
+                let outcome = classify(sink.cfg.kind, status, &headers, &text);
+                let error = (!matches!(outcome, Outcome::Delivered)).then(|| {
+                    let t: String = text.chars().take(200).collect();
+                    format!(
+                        "HTTP {status}{}",
+                        if t.trim().is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", t.trim())
+                        }
+                    )
+                });
+                (outcome, Some(status), error)
+            }
+        }
+    }
+
+    async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || {
+            let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => Err(StoreError::Task(e.to_string())),
+        }
+    }
+}
+
+async fn read_some(mut resp: reqwest::Response, max: usize) -> String {
+    let mut buf = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        buf.extend_from_slice(&chunk);
+        if buf.len() >= max {
+            buf.truncate(max);
+            break;
+        }
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn answers_are_classified() {
+        let h = HeaderMap::new();
+        assert_eq!(classify(SinkKind::Webhook, 204, &h, ""), Outcome::Delivered);
+        assert_eq!(
+            classify(SinkKind::Webhook, 500, &h, ""),
+            Outcome::Retry { after: None }
+        );
+        assert_eq!(
+            classify(SinkKind::Webhook, 408, &h, ""),
+            Outcome::Retry { after: None }
+        );
+        assert_eq!(
+            classify(SinkKind::Webhook, 400, &h, ""),
+            Outcome::Failed { pause: false }
+        );
+        assert_eq!(
+            classify(SinkKind::Webhook, 410, &h, ""),
+            Outcome::Failed { pause: true }
+        );
+        assert_eq!(
+            classify(SinkKind::Webhook, 404, &h, ""),
+            Outcome::Failed { pause: false }
+        );
+        assert_eq!(
+            classify(SinkKind::Discord, 404, &h, ""),
+            Outcome::Failed { pause: true }
+        );
+        assert_eq!(
+            classify(SinkKind::Slack, 410, &h, "channel_is_archived"),
+            Outcome::Failed { pause: true }
+        );
+        assert_eq!(
+            classify(SinkKind::Slack, 403, &h, "channel_is_archived"),
+            Outcome::Failed { pause: true }
+        );
+        assert_eq!(
+            classify(SinkKind::Slack, 400, &h, "invalid_payload"),
+            Outcome::Failed { pause: false }
+        );
+    }
+
+    #[test]
+    fn retry_after_is_read_defensively() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("2"));
+        assert_eq!(retry_after(&h, ""), Some(Duration::from_secs(2)));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("99999999"));
+        assert_eq!(retry_after(&h, ""), Some(MAX_RETRY_AFTER));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h, ""), None);
+        let none = HeaderMap::new();
+        assert_eq!(
+            retry_after(&none, r#"{"retry_after": 1.5, "global": false}"#),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            retry_after(&none, r#"{"retry_after": "0.25"}"#),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(retry_after(&none, r#"{"retry_after": -3}"#), None);
+        assert_eq!(retry_after(&none, r#"{"retry_after": null}"#), None);
+        assert_eq!(retry_after(&none, "not json"), None);
+    }
+
+    #[test]
+    fn waits_follow_the_schedule_with_jitter_and_floor() {
+        let s = [Duration::from_secs(5), Duration::from_secs(300)];
+        for seed in 0..200 {
+            let w = next_wait(&s, 1, None, seed);
+            assert!(
+                w >= Duration::from_secs(4) && w <= Duration::from_secs(6),
+                "{w:?}"
+            );
+            let w = next_wait(&s, 7, None, seed);
+            assert!(
+                w >= Duration::from_secs(240) && w <= Duration::from_secs(360),
+                "{w:?}"
+            );
+        }
+        assert_eq!(
+            next_wait(&s, 1, Some(Duration::from_secs(30)), 1),
+            Duration::from_secs(30)
+        );
+        // Jitter spreads retries.
+        let distinct: std::collections::HashSet<Duration> =
+            (0..50).map(|i| next_wait(&s, 1, None, i)).collect();
+        assert!(distinct.len() > 40);
+    }
+
+    #[test]
+    fn urls_are_redacted_and_digest_ids_stable() {
+        let u = Url::parse("https://hooks.slack.com/services/T000/B000/XXXX?x=1").unwrap();
+        assert_eq!(redact(&u), "https://hooks.slack.com/services/***");
+        assert_eq!(digest_id(&["b", "a"]), digest_id(&["a", "b"]));
+        assert_ne!(digest_id(&["a"]), digest_id(&["a", "b"]));
+    }
+}
