@@ -1,5 +1,5 @@
 //! Near-duplicate lookup cost as the store grows: 10k, 100k and 1M stored
-//! items (each with its fingerprint and 16 band rows in SQLite), then 1,000
+//! items (each with its fingerprint and its band rows in SQLite), then 1,000
 //! lookups (half copies of stored items with a tenth of their words
 //! changed, half new texts). Also reports the store size per item.
 //! Run with `cargo bench --bench neardup` (about three minutes; set

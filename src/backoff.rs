@@ -24,9 +24,47 @@ pub fn next_delay(interval: Duration, errors: u32, retry_after: Option<Duration>
     }
 }
 
+/// The interval after a success: the configured one, stretched to what the
+/// feed asks for (`<ttl>`, `sy:updatePeriod`, `Cache-Control: max-age`),
+/// within `[min, max]`.
+pub fn polite_interval(
+    configured: Duration,
+    hint: Option<Duration>,
+    min: Duration,
+    max: Duration,
+) -> Duration {
+    let wanted = hint.map_or(configured, |h| configured.max(h));
+    wanted.clamp(min, max.max(min))
+}
+
+/// ±10%, so that feeds with one interval do not all fall due together.
+pub fn jittered(d: Duration, seed: u64) -> Duration {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    let unit = (z >> 11) as f64 / (1u64 << 53) as f64;
+    d.mul_f64(0.9 + 0.2 * unit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hints_stretch_the_interval_within_bounds() {
+        let m = Duration::from_secs(60);
+        let (min, max) = (m, 1440 * m);
+        assert_eq!(polite_interval(15 * m, None, min, max), 15 * m);
+        assert_eq!(polite_interval(15 * m, Some(60 * m), min, max), 60 * m);
+        assert_eq!(polite_interval(15 * m, Some(5 * m), min, max), 15 * m);
+        assert_eq!(polite_interval(15 * m, Some(100_000 * m), min, max), max);
+        for seed in 0..100 {
+            let j = jittered(100 * m, seed);
+            assert!(j >= 90 * m && j <= 110 * m);
+        }
+        assert_ne!(jittered(100 * m, 1), jittered(100 * m, 2));
+    }
 
     #[test]
     fn doubles_per_failure_and_caps() {

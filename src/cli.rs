@@ -14,6 +14,7 @@ use crate::config::{self, Config};
 use crate::poll::{self, PollError, PollOptions};
 use crate::service;
 use crate::store::AlertFilter;
+use crate::subscriptions;
 use crate::telemetry::{self, LogFormat};
 
 #[derive(Debug, Parser)]
@@ -60,6 +61,11 @@ pub enum Command {
     Run,
     /// Validate the config file and print a summary
     CheckConfig,
+    /// Feeds: health, resuming paused ones, OPML import and export
+    Feeds {
+        #[command(subcommand)]
+        command: FeedsCommand,
+    },
     /// Stories: their reference articles and derived watchlists
     Story {
         #[command(subcommand)]
@@ -103,6 +109,25 @@ pub enum Command {
         #[arg(long)]
         apply: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeedsCommand {
+    /// Every feed's health: status, last success, next poll, error streak, last error
+    List {
+        /// One JSON object per feed
+        #[arg(long)]
+        json: bool,
+    },
+    /// Poll a feed again that was paused after too many failures
+    Resume { name: String },
+    /// Print `[[feed]]` tables for the subscriptions in an OPML file (for an include file)
+    ImportOpml {
+        #[arg(value_name = "FILE")]
+        file: String,
+    },
+    /// Print the configured feeds as OPML
+    ExportOpml,
 }
 
 #[derive(Debug, Subcommand)]
@@ -241,6 +266,23 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Feeds { command } => {
+            let out = match command {
+                FeedsCommand::List { json } => subscriptions::list(&config, json),
+                FeedsCommand::Resume { name } => subscriptions::resume(&config, &name),
+                FeedsCommand::ImportOpml { file } => subscriptions::import_opml(&config, &file),
+                FeedsCommand::ExportOpml => Ok(subscriptions::export_opml(&config)),
+            }
+            .map_err(|e| {
+                if e.is_usage() {
+                    Failure::config(e)
+                } else {
+                    Failure::runtime(e)
+                }
+            })?;
+            print!("{out}");
+            Ok(())
+        }
         Command::Story { command } => {
             let out = match command {
                 StoryCommand::Show { id } => commands::story_show(&config, &id),
@@ -304,16 +346,13 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         },
         Command::Run => {
             let rt = runtime()?;
-            rt.block_on(async {
-                let cancel = service::shutdown_token();
-                service::run(&config, cancel).await
-            })
-            .map_err(|e| match e {
-                service::ServiceError::Story(_) | service::ServiceError::Sink(_) => {
-                    Failure::config(e)
-                }
-                other => Failure::runtime(other),
-            })
+            rt.block_on(service::run(&path, config))
+                .map_err(|e| match e {
+                    service::ServiceError::Story(_) | service::ServiceError::Sink(_) => {
+                        Failure::config(e)
+                    }
+                    other => Failure::runtime(other),
+                })
         }
         Command::Clusters { story, limit } => {
             print!(

@@ -10,14 +10,16 @@ use url::Url;
 use crate::alerts::payload::{self, AlertItem, AlertPayload, Cluster, Matched, NewEntity};
 use crate::alerts::route;
 use crate::backoff;
-use crate::config::{FeedConfig, SinkConfig};
+use crate::config::{FeedConfig, PollConfig, SinkConfig};
 use crate::dedup::ExactKeys;
+use crate::feed_health;
 use crate::feeds::fetch::{Body, FetchError, Fetched, Fetcher, Validators};
 use crate::feeds::normalize::{normalize_feed, Item};
 use crate::feeds::parse::{parse_feed, ParseError};
 use crate::matching::entities::Kind;
 use crate::matching::matcher::reference_terms;
 use crate::matching::{CorpusStats, Explanation};
+use crate::metrics::Metrics;
 use crate::neardup::{fingerprint, fingerprint_batch, Fingerprint};
 use crate::paraphrase::Report;
 use crate::store::{
@@ -59,6 +61,8 @@ pub struct FeedReport {
     /// Alerts queued (follow-ups and new entities).
     pub alerts: usize,
     pub raised: Vec<RaisedAlert>,
+    /// The story of each match (for metrics).
+    pub matched_stories: Vec<String>,
     /// The document needed the repair pass to be read.
     pub repaired: bool,
 }
@@ -71,6 +75,9 @@ pub struct Pipeline {
     pub commit: bool,
     /// Stories, their matchers built once per config load.
     pub matching: Arc<MatchContext>,
+    /// Interval bounds, pausing and health-alert policy.
+    pub poll: PollConfig,
+    pub metrics: Arc<Metrics>,
 }
 
 /// What matching needs beside the item: the stories and the alert policy.
@@ -104,9 +111,13 @@ impl Pipeline {
             matches: 0,
             alerts: 0,
             raised: Vec::new(),
+            matched_stories: Vec::new(),
             repaired: false,
         };
-        match self.try_poll(feed, &mut report).await {
+        let started = std::time::Instant::now();
+        let result = self.try_poll(feed, &mut report).await;
+        self.record_metrics(feed, &report, &result, started.elapsed());
+        match result {
             Ok(()) => {}
             Err(e) => {
                 let reason = e.to_string();
@@ -118,6 +129,7 @@ impl Pipeline {
                 report.matches = 0;
                 report.alerts = 0;
                 report.raised.clear();
+                report.matched_stories.clear();
                 let retry_after = match &e {
                     FeedError::Fetch(f) => f.retry_after(),
                     _ => None,
@@ -155,11 +167,15 @@ impl Pipeline {
         match fetched {
             Fetched::NotModified { status } => {
                 report.outcome = FeedOutcome::NotModified;
-                let rec = success_record(feed, PollStatus::NotModified, status, None, now);
+                let rec =
+                    self.success_record(feed, PollStatus::NotModified, status, None, None, now);
                 let commit = self.commit;
+                let ctx = self.matching.clone();
                 self.blocking(move |store| {
+                    let state = store.feed_state(&feed_cfg.name)?;
                     store.write(commit, |tx| {
                         let id = tx.upsert_feed(&feed_cfg, rec.polled_at)?;
+                        recovered(tx, &ctx, &feed_cfg, id, state.as_ref(), rec.polled_at)?;
                         tx.record_poll(id, &rec)
                     })
                 })
@@ -173,18 +189,31 @@ impl Pipeline {
                     content_type,
                     validators,
                     final_url,
-                    ..
+                    max_age,
                 } = *body;
-                let (items, repaired) =
+                let (items, repaired, hint) =
                     parse_in_background(bytes, content_type, final_url, now).await?;
                 report.repaired = repaired;
-                let rec = success_record(feed, PollStatus::Fetched, status, Some(validators), now);
+                let hint = match (hint, max_age) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+                let rec = self.success_record(
+                    feed,
+                    PollStatus::Fetched,
+                    status,
+                    Some(validators),
+                    hint,
+                    now,
+                );
                 let commit = self.commit;
                 let ctx = self.matching.clone();
                 let counts = self
                     .blocking(move |store| {
+                        let state = store.feed_state(&feed_cfg.name)?;
                         store.write(commit, |tx| {
                             let id = tx.upsert_feed(&feed_cfg, rec.polled_at)?;
+                            recovered(tx, &ctx, &feed_cfg, id, state.as_ref(), rec.polled_at)?;
                             let mut c = ItemCounts::default();
                             let prints = fingerprint_batch(
                                 items.iter().map(|i| (i.title.as_str(), i.text.as_str())),
@@ -218,6 +247,7 @@ impl Pipeline {
                                 c.matches += m.matches;
                                 c.alerts += m.alerts;
                                 c.raised.extend(m.raised);
+                                c.matched_stories.extend(m.matched_stories);
                             }
                             tx.record_poll(id, &rec)?;
                             Ok(c)
@@ -230,6 +260,7 @@ impl Pipeline {
                 report.matches = counts.matches;
                 report.alerts = counts.alerts;
                 report.raised = counts.raised;
+                report.matched_stories = counts.matched_stories;
                 tracing::info!(
                     feed = %feed.name,
                     items_new = counts.new,
@@ -253,28 +284,114 @@ impl Pipeline {
     ) -> Result<(), FeedError> {
         let feed = feed.clone();
         let commit = self.commit;
+        let poll = self.poll.clone();
+        let ctx = self.matching.clone();
         self.blocking(move |store| {
-            let errors = store
-                .feed_state(&feed.name)?
-                .map(|s| s.consecutive_errors)
-                .unwrap_or(0);
+            let state = store.feed_state(&feed.name)?;
+            let errors = state.as_ref().map(|s| s.consecutive_errors).unwrap_or(0);
             let now = Utc::now().timestamp();
-            let delay = backoff::next_delay(feed.interval, errors + 1, retry_after);
+            // A 429 is the site asking us to slow down, not a broken feed.
+            let throttled = http_status == Some(429);
+            let (status, delay) = if throttled {
+                (
+                    PollStatus::Throttled,
+                    backoff::next_delay(feed.interval, 2, retry_after),
+                )
+            } else {
+                (
+                    PollStatus::Failed,
+                    backoff::next_delay(feed.interval, errors + 1, retry_after),
+                )
+            };
+            let delay = backoff::jittered(delay, now as u64 ^ fnv(&feed.name));
             let rec = PollRecord {
-                status: PollStatus::Failed,
+                status,
                 http_status,
-                error: Some(reason),
+                error: Some(reason.clone()),
                 etag: None,
                 last_modified: None,
                 polled_at: now,
-                next_poll_at: now + delay.as_secs() as i64,
+                next_poll_at: now + (delay.as_secs_f64().round() as i64).max(1),
             };
             store.write(commit, |tx| {
                 let id = tx.upsert_feed(&feed, now)?;
-                tx.record_poll(id, &rec)
+                tx.record_poll(id, &rec)?;
+                if throttled {
+                    return Ok(());
+                }
+                if errors + 1 >= poll.disable_after {
+                    tx.pause_feed(id, now)?;
+                    tracing::error!(feed = %feed.name, errors = errors + 1, "FEED PAUSED after consecutive failures: `storywatch feeds resume {}` once it is fixed", feed.name);
+                }
+                if let Some(since) =
+                    feed_health::down_due(state.as_ref(), now, poll.alert_after.as_secs() as i64)
+                {
+                    let alert = feed_health::alert(&feed, "down", since, errors + 1, Some(&reason), now);
+                    queue_alert(tx, &ctx, &alert, now)?;
+                    tx.set_health_alert(id, Some(&alert.id))?;
+                    tracing::warn!(feed = %feed.name, "feed has failed for too long: feed_health alert");
+                }
+                Ok(())
             })
         })
         .await
+    }
+
+    /// The feed's row after a success: the interval stretched to the feed's
+    /// hint within the bounds, with jitter.
+    fn success_record(
+        &self,
+        feed: &FeedConfig,
+        status: PollStatus,
+        http_status: u16,
+        validators: Option<Validators>,
+        hint: Option<std::time::Duration>,
+        now: DateTime<Utc>,
+    ) -> PollRecord {
+        let validators = validators.unwrap_or_default();
+        let interval = backoff::polite_interval(
+            feed.interval,
+            hint,
+            self.poll.min_interval,
+            self.poll.max_interval,
+        );
+        let delay = backoff::jittered(interval, now.timestamp() as u64 ^ fnv(&feed.name));
+        PollRecord {
+            status,
+            http_status: Some(http_status),
+            error: None,
+            etag: validators.etag,
+            last_modified: validators.last_modified,
+            polled_at: now.timestamp(),
+            next_poll_at: now.timestamp() + (delay.as_secs_f64().round() as i64).max(1),
+        }
+    }
+
+    fn record_metrics(
+        &self,
+        feed: &FeedConfig,
+        report: &FeedReport,
+        result: &Result<(), FeedError>,
+        took: std::time::Duration,
+    ) {
+        let m = &self.metrics;
+        let outcome = match (result, &report.outcome) {
+            (Err(_), _) => "failed",
+            (Ok(()), FeedOutcome::NotModified) => "not_modified",
+            (Ok(()), _) => "fetched",
+        };
+        m.poll(&feed.name, outcome, took);
+        if result.is_ok() {
+            m.items("new", report.items_new);
+            m.items("duplicate", report.items_duplicate);
+            m.items("near_duplicate", report.items_near_duplicate);
+            for story in &report.matched_stories {
+                m.matched(story);
+            }
+            for a in &report.raised {
+                m.alert(&a.story, &a.kind);
+            }
+        }
     }
 
     /// Drops near-duplicate index rows that have left the dedup window.
@@ -302,24 +419,31 @@ impl Pipeline {
     }
 }
 
-fn success_record(
+/// FNV-1a of a name: a per-feed jitter seed.
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// A success after a `feed_health` "down" alert: say it recovered.
+fn recovered(
+    tx: &StoreTx<'_>,
+    ctx: &MatchContext,
     feed: &FeedConfig,
-    status: PollStatus,
-    http_status: u16,
-    validators: Option<Validators>,
-    now: DateTime<Utc>,
-) -> PollRecord {
-    let validators = validators.unwrap_or_default();
-    let delay = backoff::next_delay(feed.interval, 0, None);
-    PollRecord {
-        status,
-        http_status: Some(http_status),
-        error: None,
-        etag: validators.etag,
-        last_modified: validators.last_modified,
-        polled_at: now.timestamp(),
-        next_poll_at: now.timestamp() + delay.as_secs() as i64,
-    }
+    feed_id: i64,
+    state: Option<&crate::store::FeedState>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let Some(s) = state.filter(|s| s.health_alert.is_some()) else {
+        return Ok(());
+    };
+    let since = s.failing_since.unwrap_or(now);
+    let alert = feed_health::alert(feed, "recovered", since, s.consecutive_errors, None, now);
+    queue_alert(tx, ctx, &alert, now)?;
+    tx.set_health_alert(feed_id, None)?;
+    tracing::info!(feed = %feed.name, "feed recovered");
+    Ok(())
 }
 
 /// Parsing and HTML-to-text are CPU work; they stay off the async workers.
@@ -328,10 +452,15 @@ async fn parse_in_background(
     content_type: Option<String>,
     base: Url,
     now: DateTime<Utc>,
-) -> Result<(Vec<Item>, bool), FeedError> {
+) -> Result<(Vec<Item>, bool, Option<std::time::Duration>), FeedError> {
     tokio::task::spawn_blocking(move || {
         let parsed = parse_feed(&bytes, content_type.as_deref(), &base)?;
-        Ok((normalize_feed(&parsed.feed, &base, now), parsed.repaired))
+        let hint = crate::feeds::hints::update_hint(&bytes, parsed.feed.ttl);
+        Ok((
+            normalize_feed(&parsed.feed, &base, now),
+            parsed.repaired,
+            hint,
+        ))
     })
     .await
     .map_err(|e| FeedError::Task(e.to_string()))?
@@ -356,6 +485,7 @@ struct ItemCounts {
     matches: usize,
     alerts: usize,
     raised: Vec<RaisedAlert>,
+    matched_stories: Vec<String>,
 }
 
 /// The cluster a new item joins: that of the closest stored copy within the
@@ -391,6 +521,7 @@ pub struct MatchOutcome {
     pub matches: usize,
     pub alerts: usize,
     pub raised: Vec<RaisedAlert>,
+    pub matched_stories: Vec<String>,
 }
 
 /// A one-line account of an alert just queued, for the poll summary.
@@ -458,6 +589,7 @@ pub fn match_item(
             continue;
         }
         out.matches += 1;
+        out.matched_stories.push(story.id.clone());
         let published = item.published_at.unwrap_or(item.first_seen_at);
         let copy_of_reference = ctx.reference_prints.iter().any(|(id, r)| {
             id == &story.id
@@ -616,6 +748,7 @@ fn match_alert(
         snippets: ex.snippets.clone(),
         components: Some(ex.components),
         cluster: Some(cluster),
+        feed: None,
     };
     StoredAlert {
         id,
@@ -687,6 +820,7 @@ fn emerge(
             snippets: Vec::new(),
             components: None,
             cluster: None,
+            feed: None,
         };
         let row = StoredAlert {
             id,

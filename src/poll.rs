@@ -187,6 +187,8 @@ pub async fn poll_once(config: &Config, opts: &PollOptions) -> Result<PollSummar
         store: store.clone(),
         commit: !opts.dry_run,
         matching,
+        poll: config.poll.clone(),
+        metrics: Arc::new(crate::metrics::Metrics::default()),
     });
     // Bounds the feeds in flight (bodies in memory, parse work), not just requests.
     let slots = Arc::new(Semaphore::new(config.poll.concurrency.get()));

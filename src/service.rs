@@ -1,26 +1,39 @@
 //! `storywatch run`: the long-running service. Each feed is polled when the
 //! store says it is due (so a restart neither re-polls early nor forgets a
-//! feed); the delivery worker runs beside the scheduler and is woken when
-//! polls queue alerts. One cancellation token stops both.
+//! feed), one poll per feed at a time; the delivery worker runs beside the
+//! scheduler and is woken when polls queue alerts. One cancellation token
+//! stops everything: SIGTERM/SIGINT lets in-flight work finish within
+//! `[service] shutdown_grace`. SIGHUP reloads the config (a broken one is
+//! logged and the running one stays). systemd hears READY/STATUS/WATCHDOG/
+//! RELOADING/STOPPING when `$NOTIFY_SOCKET` is set.
 
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
+use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::alerts::deliver::{Deliverer, Sink, SinkError};
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::feeds::fetch::{FetchError, Fetcher};
+use crate::health::{self, HealthState};
+use crate::metrics::Metrics;
+use crate::notify::Notifier;
 use crate::pipeline::Pipeline;
 use crate::poll::match_context;
 use crate::store::{Store, StoreError};
 use crate::stories::StoryError;
 
-/// The scheduler looks again at least this often (config reloads, clock jumps).
+/// The scheduler looks again at least this often.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
+/// Retention runs this often.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -32,11 +45,102 @@ pub enum ServiceError {
     Sink(#[from] SinkError),
     #[error("cannot set up the HTTP client: {0}")]
     Client(#[from] FetchError),
+    #[error("cannot listen on {addr} for /healthz and /metrics: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
 }
 
-/// Runs until `cancel` fires; in-flight polls finish (each is bounded by
-/// the fetch timeout) and their transactions commit before it returns.
-pub async fn run(config: &Config, cancel: CancellationToken) -> Result<(), ServiceError> {
+/// Runs until SIGTERM or SIGINT. `path` is re-read on SIGHUP.
+pub async fn run(path: &Path, config: Config) -> Result<(), ServiceError> {
+    let notifier = Arc::new(Notifier::from_env());
+    let metrics = Arc::new(Metrics::default());
+    let stop = CancellationToken::new();
+    let mut term = signal(SignalKind::terminate()).map_err(ServiceError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(ServiceError::Signals)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(ServiceError::Signals)?;
+    let stopper = stop.clone();
+    let reload_requests = Arc::new(tokio::sync::Notify::new());
+    let reloads = reload_requests.clone();
+    let notifier_s = notifier.clone();
+    tokio::spawn(async move {
+        loop {
+            let which = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+                _ = hup.recv() => {
+                    tracing::info!("SIGHUP: reloading the config");
+                    reloads.notify_one();
+                    continue;
+                }
+            };
+            tracing::info!("{which}: stopping");
+            notifier_s.stopping();
+            stopper.cancel();
+            return;
+        }
+    });
+    let mut config = config;
+    let mut first = true;
+    loop {
+        let generation = stop.child_token();
+        // A reload request is checked here: a bad file keeps this generation.
+        let path_buf: PathBuf = path.to_path_buf();
+        let (gen, reloads) = (generation.clone(), reload_requests.clone());
+        let notifier_r = notifier.clone();
+        let watcher = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = gen.cancelled() => return None,
+                    _ = reloads.notified() => {}
+                }
+                notifier_r.reloading();
+                match Config::load(&path_buf) {
+                    Ok(new) => {
+                        gen.cancel();
+                        return Some(new);
+                    }
+                    Err(e) => {
+                        let e: ConfigError = e;
+                        tracing::error!(error = %e, "config reload failed; keeping the running config");
+                        notifier_r.ready();
+                    }
+                }
+            }
+        });
+        let ended = generation_run(&config, generation.clone(), &notifier, &metrics, first).await;
+        first = false;
+        generation.cancel();
+        let reloaded = watcher.await.ok().flatten();
+        ended?;
+        match reloaded {
+            Some(new) if !stop.is_cancelled() => {
+                tracing::info!(
+                    feeds = new.feeds.len(),
+                    sinks = new.sinks.len(),
+                    "config reloaded"
+                );
+                config = new;
+            }
+            _ => break,
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// One generation: one config, until it is replaced or the service stops.
+async fn generation_run(
+    config: &Config,
+    cancel: CancellationToken,
+    notifier: &Notifier,
+    metrics: &Arc<Metrics>,
+    first: bool,
+) -> Result<(), ServiceError> {
     let sinks = config
         .sinks
         .iter()
@@ -51,27 +155,64 @@ pub async fn run(config: &Config, cancel: CancellationToken) -> Result<(), Servi
         store: store.clone(),
         commit: true,
         matching,
+        poll: config.poll.clone(),
+        metrics: metrics.clone(),
     });
-    let deliverer = Arc::new(Deliverer::new(
-        sinks,
-        store.clone(),
-        config.delivery.clone(),
-        &config.poll.user_agent,
-    )?);
-    let wake = deliverer.wake.clone();
-    let delivery = tokio::spawn(deliverer.run(cancel.clone()));
-    tracing::info!(
-        feeds = config.feeds.len(),
-        sinks = config.sinks.len(),
-        "storywatch running"
+    let deliverer = Arc::new(
+        Deliverer::new(
+            sinks,
+            store.clone(),
+            config.delivery.clone(),
+            &config.poll.user_agent,
+        )?
+        .with_metrics(metrics.clone()),
     );
+    let wake = deliverer.wake.clone();
+    let work = cancel.child_token();
+    let delivery = tokio::spawn(deliverer.run(work.clone()));
+
+    let tick_every = notifier
+        .watchdog_every()
+        .map_or(MAX_SLEEP, |w| w.min(MAX_SLEEP))
+        .max(Duration::from_millis(100));
+    let state = Arc::new(HealthState {
+        metrics: metrics.clone(),
+        store: store.clone(),
+        last_tick: AtomicI64::new(Utc::now().timestamp()),
+        tick_limit: (tick_every * 3).max(Duration::from_secs(90)),
+        feeds: config.feeds.len() as u64,
+    });
+    let server = match config.service.listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServiceError::Listen { addr, source })?;
+            tracing::info!(%addr, "serving /healthz and /metrics");
+            Some(tokio::spawn(health::serve(
+                listener,
+                state.clone(),
+                work.clone(),
+            )))
+        }
+        None => None,
+    };
+    notifier.ready();
+    if first {
+        tracing::info!(
+            feeds = config.feeds.len(),
+            sinks = config.sinks.len(),
+            "storywatch running"
+        );
+    }
 
     let slots = Arc::new(Semaphore::new(config.poll.concurrency.get()));
     let mut polls: JoinSet<String> = JoinSet::new();
-    let mut in_flight: std::collections::HashSet<String> = Default::default();
+    let mut in_flight: HashSet<String> = HashSet::new();
+    let mut last_prune = tokio::time::Instant::now() - PRUNE_EVERY;
     loop {
+        state.tick();
+        notifier.watchdog();
         let now = Utc::now().timestamp();
-        // Due feeds, never two polls of one feed at a time.
         let states = {
             let s = store.lock().unwrap_or_else(|p| p.into_inner());
             config
@@ -80,14 +221,15 @@ pub async fn run(config: &Config, cancel: CancellationToken) -> Result<(), Servi
                 .map(|f| (f.clone(), s.feed_state(&f.name).ok().flatten()))
                 .collect::<Vec<_>>()
         };
-        let mut next_due = now + MAX_SLEEP.as_secs() as i64;
-        for (feed, state) in states {
-            if in_flight.contains(&feed.name) {
+        let mut next_due: Option<i64> = None;
+        for (feed, st) in states {
+            if in_flight.contains(&feed.name) || st.as_ref().is_some_and(|s| s.paused_at.is_some())
+            {
                 continue;
             }
-            let due = state.and_then(|s| s.next_poll_at).unwrap_or(now);
+            let due = st.and_then(|s| s.next_poll_at).unwrap_or(now);
             if due > now {
-                next_due = next_due.min(due);
+                next_due = Some(next_due.map_or(due, |n| n.min(due)));
                 continue;
             }
             in_flight.insert(feed.name.clone());
@@ -97,53 +239,87 @@ pub async fn run(config: &Config, cancel: CancellationToken) -> Result<(), Servi
                 let report = pipeline.poll_feed(&feed).await;
                 if report.alerts > 0 {
                     wake.notify_waiters();
-                    wake.notify_one();
                 }
                 feed.name
             });
         }
-        let wait = Duration::from_secs((next_due - now).max(1) as u64).min(MAX_SLEEP);
+        let pending = {
+            let s = store.lock().unwrap_or_else(|p| p.into_inner());
+            s.outbox_pending_age(now).map(|(n, _)| n).unwrap_or(0)
+        };
+        notifier.status(&format!(
+            "{} feeds, {}, {} polling, {} pending alerts",
+            config.feeds.len(),
+            match next_due {
+                Some(t) => format!("next poll in {}s", (t - now).max(0)),
+                None if in_flight.is_empty() => "nothing due".to_string(),
+                None => "polling".to_string(),
+            },
+            in_flight.len(),
+            pending
+        ));
+        if last_prune.elapsed() >= PRUNE_EVERY {
+            last_prune = tokio::time::Instant::now();
+            prune(&pipeline, &store, config.storage.keep).await;
+        }
+        let wait = next_due
+            .map_or(MAX_SLEEP, |t| Duration::from_secs((t - now).max(1) as u64))
+            .min(tick_every);
         tokio::select! {
             _ = cancel.cancelled() => break,
             Some(done) = polls.join_next() => {
                 if let Ok(name) = done {
                     in_flight.remove(&name);
                 }
-                if let Err(e) = pipeline.prune().await {
-                    tracing::warn!(error = %e, "cannot prune the near-duplicate index");
-                }
             }
             _ = tokio::time::sleep(wait) => {}
         }
     }
-    tracing::info!(
-        in_flight = polls.len(),
-        "stopping: letting in-flight polls finish"
-    );
-    while polls.join_next().await.is_some() {}
-    let _ = delivery.await;
-    tracing::info!("stopped");
+    // Stop starting work; let what runs finish within the grace period.
+    let grace = config.service.shutdown_grace;
+    tracing::info!(in_flight = polls.len(), grace = %humantime::format_duration(grace), "finishing in-flight work");
+    let drained =
+        tokio::time::timeout(grace, async { while polls.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!(
+            left = polls.len(),
+            "grace period over: cancelling the polls still running"
+        );
+        polls.abort_all();
+        while polls.join_next().await.is_some() {}
+    }
+    work.cancel();
+    if tokio::time::timeout(grace.max(Duration::from_secs(1)), delivery)
+        .await
+        .is_err()
+    {
+        tracing::warn!("grace period over: a delivery was cut short (it stays queued)");
+    }
+    if let Some(s) = server {
+        s.abort();
+    }
     Ok(())
 }
 
-/// A token cancelled by SIGTERM or SIGINT.
-pub fn shutdown_token() -> CancellationToken {
-    let token = CancellationToken::new();
-    let t = token.clone();
-    tokio::spawn(async move {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot listen for SIGTERM");
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = term.recv() => tracing::info!("SIGTERM"),
-            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT"),
-        }
-        t.cancel();
-    });
-    token
+/// Retention: items that never matched, older than `keep`, and index rows
+/// past the dedup window.
+async fn prune(pipeline: &Pipeline, store: &Arc<Mutex<Store>>, keep: Duration) {
+    if let Err(e) = pipeline.prune().await {
+        tracing::warn!(error = %e, "cannot prune the near-duplicate index");
+    }
+    let before = Utc::now().timestamp() - keep.as_secs() as i64;
+    let store = store.clone();
+    let pruned = tokio::task::spawn_blocking(move || {
+        store
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .prune_items(before)
+    })
+    .await;
+    match pruned {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::info!(items = n, "pruned items that never matched"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot prune old items"),
+        Err(e) => tracing::warn!(error = %e, "prune task failed"),
+    }
 }

@@ -266,6 +266,7 @@ pub struct Deliverer {
     sinks: Vec<Sink>,
     store: Arc<Mutex<Store>>,
     policy: DeliveryConfig,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
     /// Poked when new rows are queued.
     pub wake: Arc<Notify>,
 }
@@ -289,8 +290,15 @@ impl Deliverer {
             sinks,
             store,
             policy,
+            metrics: None,
             wake: Arc::new(Notify::new()),
         })
+    }
+
+    /// Counts deliveries in `/metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     pub fn sinks(&self) -> &[Sink] {
@@ -443,6 +451,15 @@ impl Deliverer {
                 tracing::error!(sink = %sink.cfg.name, alert = %d.alert_id, error = %e, "cannot record a delivery attempt");
             }
         }
+        if let Some(m) = &self.metrics {
+            let label = match &outcome {
+                Outcome::Delivered => "delivered",
+                Outcome::Failed { .. } => "failed",
+                Outcome::Retry { .. } if held.is_none() => "dead",
+                Outcome::Retry { .. } => "retry",
+            };
+            m.delivery(&sink.cfg.name, label, due.len());
+        }
         match &outcome {
             Outcome::Delivered => {
                 tracing::info!(sink = %sink.cfg.name, alerts = due.len(), status, "delivered")
@@ -528,6 +545,7 @@ impl Deliverer {
             snippets: Vec::new(),
             components: None,
             cluster: None,
+            feed: None,
         };
         let body = serde_json::to_string(&p).unwrap_or_default();
         self.send_body(sink, &id, &body, std::slice::from_ref(&p))

@@ -209,6 +209,7 @@ mod tests {
             snippets: vec!["@here look <@123> ".repeat(400)],
             components: None,
             cluster: None,
+            feed: None,
         }
     }
 

@@ -27,6 +27,21 @@ pub struct AlertPayload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub components: Option<Components>,
     pub cluster: Option<Cluster>,
+    /// For `feed_health` alerts: which feed, and how it is doing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed: Option<FeedHealth>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedHealth {
+    pub name: String,
+    /// The feed's URL without credentials or query.
+    pub url: String,
+    /// `down` or `recovered`.
+    pub state: String,
+    pub failing_since: String,
+    pub consecutive_errors: u32,
+    pub last_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

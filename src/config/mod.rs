@@ -43,6 +43,17 @@ pub const DEFAULT_DEDUP_WINDOW: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Matched follow-ups a new name must appear in before it joins the story.
 pub const DEFAULT_EMERGE_AFTER: u32 = 2;
 const MAX_BODY_LIMIT: u64 = 1024 * 1024 * 1024;
+/// Feed hints (`<ttl>`, `sy:updatePeriod`, `Cache-Control: max-age`) and
+/// intervals are kept within these.
+pub const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(60);
+pub const DEFAULT_MAX_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+/// Consecutive failures after which a feed is paused.
+pub const DEFAULT_DISABLE_AFTER: u32 = 50;
+/// A feed failing this long raises a `feed_health` alert.
+pub const DEFAULT_ALERT_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// Items that never matched are kept this long.
+pub const DEFAULT_KEEP: Duration = Duration::from_secs(90 * 24 * 3600);
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// The project's public address, sent in the User-Agent so publishers can reach us.
 pub const PROJECT_URL: &str = env!("CARGO_PKG_REPOSITORY");
@@ -68,6 +79,18 @@ pub struct Config {
     pub dedup: DedupConfig,
     pub sinks: Vec<SinkConfig>,
     pub delivery: DeliveryConfig,
+    pub service: ServiceConfig,
+    /// `include` patterns, resolved against the config's folder.
+    pub includes: Vec<String>,
+}
+
+/// `storywatch run`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceConfig {
+    /// Where `/healthz` and `/metrics` are served (off when None).
+    pub listen: Option<std::net::SocketAddr>,
+    /// How long in-flight polls and deliveries get to finish on SIGTERM.
+    pub shutdown_grace: Duration,
 }
 
 /// Near-duplicate detection.
@@ -102,6 +125,8 @@ pub struct StorageConfig {
     /// Absolute, or relative to the working directory after resolution against
     /// the config file's folder.
     pub path: PathBuf,
+    /// Items that never matched a story are pruned after this.
+    pub keep: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +137,10 @@ pub struct PollConfig {
     pub timeout: Duration,
     pub max_body: u64,
     pub user_agent: String,
+    pub min_interval: Duration,
+    pub max_interval: Duration,
+    pub disable_after: u32,
+    pub alert_after: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,6 +210,9 @@ impl fmt::Display for Problem {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
+    /// Files with more `[[feed]]` tables (`feeds.d/*.toml`).
+    #[serde(default)]
+    include: Vec<Spanned<String>>,
     #[serde(default)]
     storage: RawStorage,
     #[serde(default)]
@@ -197,6 +229,23 @@ struct RawConfig {
     sinks: Vec<sinks::RawSink>,
     #[serde(default)]
     delivery: sinks::RawDelivery,
+    #[serde(default)]
+    service: RawService,
+}
+
+/// An included file: feeds only.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInclude {
+    #[serde(default, rename = "feed")]
+    feeds: Vec<RawFeed>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    listen: Option<Spanned<String>>,
+    shutdown_grace: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -249,6 +298,7 @@ struct RawEvent {
 #[serde(deny_unknown_fields)]
 struct RawStorage {
     path: Option<Spanned<String>>,
+    keep: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -260,6 +310,10 @@ struct RawPoll {
     timeout: Option<Spanned<String>>,
     max_body: Option<Spanned<String>>,
     user_agent: Option<Spanned<String>>,
+    min_interval: Option<Spanned<String>>,
+    max_interval: Option<Spanned<String>>,
+    disable_after: Option<Spanned<i64>>,
+    alert_after: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -287,7 +341,22 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        Config::from_toml(&text, path)
+        let mut config = Config::from_toml(&text, path)?;
+        let mut names: HashSet<String> = config.feeds.iter().map(|f| f.name.clone()).collect();
+        for pattern in config.includes.clone() {
+            for file in expand(&pattern).map_err(|source| ConfigError::Read {
+                path: PathBuf::from(&pattern),
+                source,
+            })? {
+                let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
+                    path: file.clone(),
+                    source,
+                })?;
+                let feeds = included_feeds(&text, &file, config.poll.interval, &mut names)?;
+                config.feeds.extend(feeds);
+            }
+        }
+        Ok(config)
     }
 
     /// Validates `text` as if it had been read from `path` (relative paths in it
@@ -328,6 +397,74 @@ impl Config {
     }
 }
 
+/// The files an include pattern names, sorted: one `*` in the file name
+/// matches any run of characters; a pattern without one names one file.
+fn expand(pattern: &str) -> std::io::Result<Vec<PathBuf>> {
+    let p = Path::new(pattern);
+    let file = p
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let Some((prefix, suffix)) = file.split_once('*') else {
+        return Ok(vec![p.to_path_buf()]);
+    };
+    let dir = p.parent().unwrap_or(Path::new("."));
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|f| {
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            name.len() >= prefix.len() + suffix.len()
+                && name.starts_with(prefix)
+                && name.ends_with(suffix)
+                && !name.starts_with('.')
+                && f.is_file()
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Validates an included file (feeds only); names stay unique across files.
+fn included_feeds(
+    text: &str,
+    path: &Path,
+    default_interval: Duration,
+    names: &mut HashSet<String>,
+) -> Result<Vec<FeedConfig>, ConfigError> {
+    let invalid = |problems| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        problems,
+    };
+    let raw: RawInclude = toml::from_str(text).map_err(|e| {
+        let mut p = locate(text, e.span().unwrap_or(0..0));
+        p.message = e.message().trim().to_string();
+        invalid(vec![p])
+    })?;
+    let base_dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut v = Validator {
+        src: text,
+        problems: Vec::new(),
+    };
+    let feeds = v.feeds(raw.feeds, &base_dir, default_interval, names);
+    if v.problems.is_empty() {
+        Ok(feeds)
+    } else {
+        Err(invalid(v.problems))
+    }
+}
+
 struct Validator<'a> {
     src: &'a str,
     problems: Vec<Problem>,
@@ -351,8 +488,94 @@ impl Validator<'_> {
         };
         let poll = self.poll(raw.poll);
         let mut names = HashSet::new();
-        let mut feeds = Vec::with_capacity(raw.feeds.len());
-        for f in raw.feeds {
+        let feeds = self.feeds(raw.feeds, base_dir, poll.interval, &mut names);
+        let includes: Vec<String> = raw
+            .include
+            .iter()
+            .filter_map(|p| {
+                let v = p.get_ref().trim();
+                if v.is_empty() {
+                    self.problem(p.span(), "include pattern must not be empty");
+                    None
+                } else {
+                    Some(base_dir.join(v).to_string_lossy().into_owned())
+                }
+            })
+            .collect();
+        let stories = self.stories(raw.stories, base_dir);
+        let max_age = raw
+            .alerts
+            .max_age
+            .map(|d| self.duration(&d, Duration::from_secs(60)))
+            .unwrap_or(DEFAULT_ALERT_MAX_AGE);
+        let window = raw
+            .dedup
+            .window
+            .map(|d| self.duration(&d, Duration::from_secs(3600)))
+            .unwrap_or(DEFAULT_DEDUP_WINDOW);
+        let similarity = match raw.dedup.similarity {
+            Some(s) if !(0.5..=1.0).contains(s.get_ref()) => {
+                self.problem(s.span(), "similarity must be between 0.5 and 1");
+                DEFAULT_SIMILARITY
+            }
+            Some(s) => *s.get_ref(),
+            None => DEFAULT_SIMILARITY,
+        };
+        let sinks = self.sinks(raw.sinks, base_dir);
+        let delivery = self.delivery(raw.delivery);
+        let keep = raw
+            .storage
+            .keep
+            .map(|k| self.duration(&k, Duration::from_secs(24 * 3600)))
+            .unwrap_or(DEFAULT_KEEP);
+        let listen = raw
+            .service
+            .listen
+            .and_then(|l| match l.get_ref().trim().parse() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    self.problem(
+                        l.span(),
+                        "listen must be an address and port, e.g. \"127.0.0.1:9464\"",
+                    );
+                    None
+                }
+            });
+        let shutdown_grace = raw
+            .service
+            .shutdown_grace
+            .map(|g| self.duration(&g, Duration::ZERO))
+            .unwrap_or(DEFAULT_SHUTDOWN_GRACE);
+        Config {
+            path: path.to_path_buf(),
+            storage: StorageConfig {
+                path: storage_path,
+                keep,
+            },
+            poll,
+            feeds,
+            stories,
+            alerts: AlertsConfig { max_age },
+            dedup: DedupConfig { window, similarity },
+            sinks,
+            delivery,
+            service: ServiceConfig {
+                listen,
+                shutdown_grace,
+            },
+            includes,
+        }
+    }
+
+    fn feeds(
+        &mut self,
+        raw: Vec<RawFeed>,
+        base_dir: &Path,
+        default_interval: Duration,
+        names: &mut HashSet<String>,
+    ) -> Vec<FeedConfig> {
+        let mut feeds = Vec::with_capacity(raw.len());
+        for f in raw {
             let name = f.name.get_ref().trim().to_string();
             if name.is_empty() {
                 self.problem(f.name.span(), "feed name must not be empty");
@@ -379,45 +602,14 @@ impl Validator<'_> {
             let interval = f
                 .interval
                 .map(|i| self.duration(&i, MIN_INTERVAL))
-                .unwrap_or(poll.interval);
+                .unwrap_or(default_interval);
             feeds.push(FeedConfig {
                 name,
                 url,
                 interval,
             });
         }
-        let stories = self.stories(raw.stories, base_dir);
-        let max_age = raw
-            .alerts
-            .max_age
-            .map(|d| self.duration(&d, Duration::from_secs(60)))
-            .unwrap_or(DEFAULT_ALERT_MAX_AGE);
-        let window = raw
-            .dedup
-            .window
-            .map(|d| self.duration(&d, Duration::from_secs(3600)))
-            .unwrap_or(DEFAULT_DEDUP_WINDOW);
-        let similarity = match raw.dedup.similarity {
-            Some(s) if !(0.5..=1.0).contains(s.get_ref()) => {
-                self.problem(s.span(), "similarity must be between 0.5 and 1");
-                DEFAULT_SIMILARITY
-            }
-            Some(s) => *s.get_ref(),
-            None => DEFAULT_SIMILARITY,
-        };
-        let sinks = self.sinks(raw.sinks, base_dir);
-        let delivery = self.delivery(raw.delivery);
-        Config {
-            path: path.to_path_buf(),
-            storage: StorageConfig { path: storage_path },
-            poll,
-            feeds,
-            stories,
-            alerts: AlertsConfig { max_age },
-            dedup: DedupConfig { window, similarity },
-            sinks,
-            delivery,
-        }
+        feeds
     }
 
     fn stories(&mut self, raw: Vec<RawStory>, base_dir: &Path) -> Vec<StoryConfig> {
@@ -590,6 +782,26 @@ impl Validator<'_> {
                 }
             }
         };
+        let min_interval = raw
+            .min_interval
+            .map(|i| self.duration(&i, MIN_INTERVAL))
+            .unwrap_or(DEFAULT_MIN_INTERVAL.min(interval));
+        let max_interval = match raw.max_interval {
+            Some(m) => {
+                let d = self.duration(&m, MIN_INTERVAL);
+                if d < min_interval {
+                    self.problem(m.span(), "max_interval must not be below min_interval");
+                }
+                d.max(min_interval)
+            }
+            None => DEFAULT_MAX_INTERVAL.max(interval),
+        };
+        let disable_after =
+            self.count(raw.disable_after, DEFAULT_DISABLE_AFTER as usize, 100_000) as u32;
+        let alert_after = raw
+            .alert_after
+            .map(|a| self.duration(&a, MIN_INTERVAL))
+            .unwrap_or(DEFAULT_ALERT_AFTER);
         PollConfig {
             interval,
             concurrency: NonZeroUsize::new(concurrency).expect("count() is at least 1"),
@@ -597,6 +809,10 @@ impl Validator<'_> {
             timeout,
             max_body,
             user_agent,
+            min_interval,
+            max_interval,
+            disable_after,
+            alert_after,
         }
     }
 
@@ -816,6 +1032,39 @@ mod tests {
         assert_eq!((ps[0].line, ps[0].column), (3, 1));
         assert_eq!(ps[0].key, "poll.intreval");
         assert!(ps[0].message.contains("unknown field"), "{}", ps[0].message);
+    }
+
+    #[test]
+    fn sinks_are_validated_with_their_place() {
+        let ps = problems(
+            "[[sink]]\nname = \"a\"\nkind = \"pager\"\n\n             [[sink]]\nname = \"b\"\nkind = \"webhook\"\nurl = \"ftp://x\"\n\n             [[sink]]\nname = \"c\"\nkind = \"slack\"\nurl_env = \"A\"\nurl_file = \"b\"\nkinds = [\"followup\", \"gossip\"]\n\n             [[sink]]\nname = \"d\"\nkind = \"stdout\"\nsecret_env = \"S\"\nmin_score = 2.0\n\n             [delivery]\nschedule = []\n",
+        );
+        let got: Vec<(usize, &str)> = ps.iter().map(|p| (p.line, p.message.as_str())).collect();
+        let has = |line: usize, text: &str| {
+            assert!(
+                got.iter().any(|(l, m)| *l == line && m.contains(text)),
+                "no problem {text:?} on line {line}: {got:?}"
+            )
+        };
+        has(3, "unknown sink kind");
+        has(6, "not an http(s) URL");
+        has(6, "a webhook sink is signed");
+        has(11, "one way only");
+        has(15, "unknown alert kind \"gossip\"");
+        has(18, "is not signed");
+        has(21, "min_score");
+        has(24, "at least one wait");
+        // A secret cannot be written in the file at all.
+        let ps = problems("[[sink]]\nname = \"a\"\nkind = \"webhook\"\nurl = \"https://x.org/\"\nsecret = \"whsec_abc\"\n");
+        assert!(ps[0].message.contains("unknown field `secret`"), "{ps:?}");
+        // A good one.
+        let c = load(
+            "[[sink]]\nname = \"n\"\nkind = \"discord\"\nurl_credential = \"d\"\ndigest = \"1h\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.sinks[0].rate, std::time::Duration::from_secs(1));
+        assert_eq!(c.sinks[0].url, Some(SecretRef::Credential("d".into())));
+        assert_eq!(c.delivery.schedule.len(), 6);
     }
 
     #[test]

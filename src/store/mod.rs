@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_near_duplicates.sql"),
     include_str!("migrations/0004_band_index.sql"),
     include_str!("migrations/0005_outbox.sql"),
+    include_str!("migrations/0006_feed_health.sql"),
 ];
 
 /// The schema version this binary writes.
@@ -68,7 +69,9 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+mod feeds;
 mod outbox;
+use feeds::feed_state_row;
 pub use outbox::{AttemptResult, Delivery, DeliveryState, PausedSink};
 
 /// Which exact key made an item a duplicate.
@@ -93,6 +96,12 @@ pub struct FeedState {
     pub last_polled_at: Option<i64>,
     pub last_success_at: Option<i64>,
     pub next_poll_at: Option<i64>,
+    /// Set when the feed was paused after too many consecutive failures.
+    pub paused_at: Option<i64>,
+    /// The first failure of the current streak.
+    pub failing_since: Option<i64>,
+    /// The open `feed_health` "down" alert, if one was raised.
+    pub health_alert: Option<String>,
 }
 
 /// What one poll of a feed did, written with its items in one transaction.
@@ -113,6 +122,9 @@ pub enum PollStatus {
     Fetched,
     NotModified,
     Failed,
+    /// 429: the site asks us to slow down. Not a failure of the feed: it
+    /// neither counts toward pausing nor ends a failure streak.
+    Throttled,
 }
 
 impl PollStatus {
@@ -121,6 +133,7 @@ impl PollStatus {
             PollStatus::Fetched => "fetched",
             PollStatus::NotModified => "not_modified",
             PollStatus::Failed => "failed",
+            PollStatus::Throttled => "throttled",
         }
     }
 }
@@ -172,6 +185,17 @@ impl Store {
             // WAL with NORMAL is durable across process crashes; only an OS
             // crash can lose the last transactions, never corrupt the file.
             conn.pragma_update(None, "synchronous", "normal")?;
+        }
+        // Freed pages go back to the file system a little at a time (see
+        // `prune_items`); an older file is converted once.
+        let auto_vacuum: i64 = conn.pragma_query_value(None, "auto_vacuum", |r| r.get(0))?;
+        if auto_vacuum != 2 {
+            conn.pragma_update(None, "auto_vacuum", "incremental")?;
+            let tables: i64 =
+                conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+            if tables > 0 {
+                conn.execute_batch("VACUUM")?;
+            }
         }
         let mut store = Store { conn, label };
         store.migrate()?;
@@ -260,26 +284,11 @@ impl Store {
     pub fn feed_state(&self, name: &str) -> Result<Option<FeedState>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, name, url, etag, last_modified, last_status, last_error,
-                    consecutive_errors, last_polled_at, last_success_at, next_poll_at
+                    consecutive_errors, last_polled_at, last_success_at, next_poll_at,
+                    paused_at, failing_since, health_alert
              FROM feeds WHERE name = ?1",
         )?;
-        Ok(stmt
-            .query_row([name], |r| {
-                Ok(FeedState {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    url: r.get(2)?,
-                    etag: r.get(3)?,
-                    last_modified: r.get(4)?,
-                    last_status: r.get(5)?,
-                    last_error: r.get(6)?,
-                    consecutive_errors: r.get(7)?,
-                    last_polled_at: r.get(8)?,
-                    last_success_at: r.get(9)?,
-                    next_poll_at: r.get(10)?,
-                })
-            })
-            .optional()?)
+        Ok(stmt.query_row([name], feed_state_row).optional()?)
     }
 
     /// Reference articles of a story, oldest first: (source, title, text).
@@ -862,9 +871,12 @@ impl StoreTx<'_> {
                 last_error = ?4,
                 etag = CASE WHEN ?2 = 'fetched' THEN ?5 ELSE etag END,
                 last_modified = CASE WHEN ?2 = 'fetched' THEN ?6 ELSE last_modified END,
-                consecutive_errors = CASE WHEN ?2 = 'failed' THEN consecutive_errors + 1 ELSE 0 END,
+                consecutive_errors = CASE ?2 WHEN 'failed' THEN consecutive_errors + 1
+                    WHEN 'throttled' THEN consecutive_errors ELSE 0 END,
+                failing_since = CASE ?2 WHEN 'failed' THEN COALESCE(failing_since, ?7)
+                    WHEN 'throttled' THEN failing_since ELSE NULL END,
                 last_polled_at = ?7,
-                last_success_at = CASE WHEN ?2 = 'failed' THEN last_success_at ELSE ?7 END,
+                last_success_at = CASE WHEN ?2 IN ('failed', 'throttled') THEN last_success_at ELSE ?7 END,
                 next_poll_at = ?8
              WHERE id = ?1",
         )?;
@@ -1003,7 +1015,11 @@ mod tests {
         // A store written before migration 4: no usable bands.
         store
             .conn
-            .execute_batch("DELETE FROM lsh_bands; DROP TABLE outbox; DROP TABLE sink_state;")
+            .execute_batch(
+                "DELETE FROM lsh_bands; DROP TABLE outbox; DROP TABLE sink_state;
+                 ALTER TABLE feeds DROP COLUMN paused_at; ALTER TABLE feeds DROP COLUMN failing_since;
+                 ALTER TABLE feeds DROP COLUMN health_alert;",
+            )
             .unwrap();
         store.conn.pragma_update(None, "user_version", 3).unwrap();
         drop(store);

@@ -218,6 +218,16 @@ impl Store {
         Ok(n as u64)
     }
 
+    /// Pending rows and the age of the oldest, in seconds.
+    pub fn outbox_pending_age(&self, now: i64) -> Result<(u64, i64)> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT count(*), COALESCE(?1 - min(queued_at), 0) FROM outbox WHERE state = 'pending'",
+            )?
+            .query_row([now], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?)
+    }
+
     /// Rows per state, for summaries.
     pub fn outbox_counts(&self) -> Result<Vec<(String, u64)>> {
         let mut stmt = self

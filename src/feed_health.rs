@@ -1,0 +1,76 @@
+//! Feeds must not die silently. A feed failing for `[poll] alert_after`
+//! raises one `feed_health` alert ("down"), and its first success after that
+//! one more ("recovered"); a feed failing `[poll] disable_after` times in a
+//! row is paused (`storywatch feeds list` shows it, `feeds resume` ends it).
+
+use crate::alerts::payload::{self, AlertPayload, FeedHealth, Matched};
+use crate::config::FeedConfig;
+use crate::store::{FeedState, StoredAlert};
+
+/// The story field of feed alerts: `feed:<name>`.
+pub fn story_of(feed: &str) -> String {
+    format!("feed:{feed}")
+}
+
+/// A `feed_health` alert; its id is stable per failure streak and state.
+pub fn alert(
+    feed: &FeedConfig,
+    state: &str,
+    failing_since: i64,
+    errors: u32,
+    last_error: Option<&str>,
+    now: i64,
+) -> StoredAlert {
+    let story = story_of(&feed.name);
+    let id = payload::alert_id(&story, "feed_health", &format!("{state}:{failing_since}"));
+    let p = AlertPayload {
+        kind_of_payload: payload::ALERT_TYPE.to_string(),
+        id: id.clone(),
+        created_at: payload::rfc3339(now),
+        story: story.clone(),
+        kind: "feed_health".into(),
+        score: None,
+        item: None,
+        matched: Matched::default(),
+        snippets: vec![match state {
+            "down" => format!(
+                "Feed {} has failed since {} ({} attempts): {}",
+                feed.name,
+                payload::rfc3339(failing_since),
+                errors,
+                last_error.unwrap_or("unknown error")
+            ),
+            _ => format!(
+                "Feed {} works again (it had failed since {}).",
+                feed.name,
+                payload::rfc3339(failing_since)
+            ),
+        }],
+        components: None,
+        cluster: None,
+        feed: Some(FeedHealth {
+            name: feed.name.clone(),
+            url: crate::pipeline::redact(&feed.url),
+            state: state.into(),
+            failing_since: payload::rfc3339(failing_since),
+            consecutive_errors: errors,
+            last_error: last_error.map(String::from),
+        }),
+    };
+    StoredAlert {
+        id,
+        story,
+        kind: "feed_health".into(),
+        item_id: None,
+        score: None,
+        created_at: now,
+        payload: serde_json::to_string(&p).unwrap_or_default(),
+    }
+}
+
+/// After a failure: is a "down" alert due?
+pub fn down_due(state: Option<&FeedState>, now: i64, alert_after_secs: i64) -> Option<i64> {
+    let since = state.and_then(|s| s.failing_since).unwrap_or(now);
+    let open = state.is_some_and(|s| s.health_alert.is_some());
+    (!open && now - since >= alert_after_secs).then_some(since)
+}
