@@ -76,12 +76,13 @@ impl Store {
     }
 
     /// Deletes items first seen before `before` that never matched a story
-    /// (matched items, their alerts and the reference articles stay), then
+    /// (matched items, their alerts and the reference articles stay) and
+    /// have left the near-duplicate window (their band rows are gone), then
     /// returns the freed pages to the file system a little at a time.
     pub fn prune_items(&mut self, before: i64) -> Result<usize> {
         let n = self.write(true, |tx| {
             Ok(tx.tx.execute(
-                "DELETE FROM items WHERE first_seen_at < ?1
+                "DELETE FROM items WHERE first_seen_at < ?1 AND banded = 0
                    AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.item_id = items.id AND m.matched = 1)
                    AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.item_id = items.id)
                    AND NOT EXISTS (SELECT 1 FROM items c WHERE c.cluster_id = items.id AND c.id != items.id

@@ -5,7 +5,6 @@
 //! version lives in `PRAGMA user_version`, and a database written by a newer
 //! storywatch is refused rather than silently downgraded.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,7 +13,6 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use crate::config::FeedConfig;
 use crate::dedup::ExactKeys;
 use crate::feeds::normalize::Item;
-use crate::neardup::Fingerprint;
 
 /// Applied in order; the position (1-based) is the schema version. Append only.
 const MIGRATIONS: &[&str] = &[
@@ -24,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_band_index.sql"),
     include_str!("migrations/0005_outbox.sql"),
     include_str!("migrations/0006_feed_health.sql"),
+    include_str!("migrations/0007_compact_bands.sql"),
 ];
 
 /// The schema version this binary writes.
@@ -69,6 +68,7 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+mod bands;
 mod feeds;
 mod outbox;
 use feeds::feed_state_row;
@@ -186,6 +186,9 @@ impl Store {
             // crash can lose the last transactions, never corrupt the file.
             conn.pragma_update(None, "synchronous", "normal")?;
         }
+        // A bounded page cache (16 MiB): index probes at millions of rows
+        // stay in memory without memory growing with the store.
+        conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
         // Freed pages go back to the file system a little at a time (see
         // `prune_items`); an older file is converted once.
         let auto_vacuum: i64 = conn.pragma_query_value(None, "auto_vacuum", |r| r.get(0))?;
@@ -221,48 +224,11 @@ impl Store {
                 .and_then(|_| tx.commit())
                 .map_err(|source| StoreError::Migration { version, source })?;
             tracing::info!(db = %self.label, version, "applied schema migration");
-            if version == 4 {
+            if version == bands::REINDEX_AT {
                 self.reindex_bands()?;
             }
         }
         Ok(())
-    }
-
-    /// Re-derives the band index from the stored signatures (after the
-    /// banding changed), keeping each item's first-seen time.
-    fn reindex_bands(&mut self) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        let mut n = 0;
-        {
-            let mut read = tx.prepare(
-                "SELECT id, signature, shingles, first_seen_at FROM items WHERE signature IS NOT NULL",
-            )?;
-            let mut ins =
-                tx.prepare("INSERT INTO lsh_bands (key, item_id, seen_at) VALUES (?1, ?2, ?3)")?;
-            let mut rows = read.query([])?;
-            while let Some(r) = rows.next()? {
-                let (id, sig, shingles, seen): (i64, Vec<u8>, u32, i64) =
-                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-                if let Some(fp) = Fingerprint::from_bytes(&sig, shingles) {
-                    for key in fp.band_keys() {
-                        ins.execute(params![key, id, seen])?;
-                    }
-                    n += 1;
-                }
-            }
-        }
-        tx.commit()?;
-        tracing::info!(db = %self.label, items = n, "re-indexed near-duplicate bands");
-        Ok(())
-    }
-
-    /// Drops band rows older than `before`: lookups never reach them, and the
-    /// index stays the size of the window, not of the store.
-    pub fn prune_bands(&mut self, before: i64) -> Result<usize> {
-        Ok(self
-            .conn
-            .prepare_cached("DELETE FROM lsh_bands WHERE seen_at < ?1")?
-            .execute([before])?)
     }
 
     pub fn schema_version(&self) -> Result<i64> {
@@ -737,82 +703,6 @@ impl StoreTx<'_> {
         Ok(n.unwrap_or(0) as u64)
     }
 
-    /// Stored items within the window that share at least
-    /// [`MIN_SHARED_BANDS`](crate::neardup::MIN_SHARED_BANDS) bands with
-    /// `keys`: (item id, cluster id, fingerprint). The band probes read only
-    /// the covering index; signatures are read for the few that pass.
-    pub fn near_duplicate_candidates(
-        &self,
-        keys: &[i64],
-        since: i64,
-    ) -> Result<Vec<(i64, i64, Fingerprint)>> {
-        let mut probe = self
-            .tx
-            .prepare_cached("SELECT item_id FROM lsh_bands WHERE key = ?1 AND seen_at >= ?2")?;
-        let mut shared: HashMap<i64, usize> = HashMap::new();
-        for key in keys {
-            for id in probe.query_map(params![key, since], |r| r.get::<_, i64>(0))? {
-                *shared.entry(id?).or_insert(0) += 1;
-            }
-        }
-        let mut ids: Vec<i64> = shared
-            .into_iter()
-            .filter(|(_, n)| *n >= crate::neardup::MIN_SHARED_BANDS)
-            .map(|(id, _)| id)
-            .collect();
-        ids.sort_unstable();
-        let mut read = self.tx.prepare_cached(
-            "SELECT COALESCE(cluster_id, id), signature, shingles FROM items
-             WHERE id = ?1 AND signature IS NOT NULL",
-        )?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let row = read
-                .query_row([id], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        r.get::<_, u32>(2)?,
-                    ))
-                })
-                .optional()?;
-            if let Some((cluster, sig, shingles)) = row {
-                if let Some(fp) = Fingerprint::from_bytes(&sig, shingles) {
-                    out.push((id, cluster, fp));
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Puts an item in a cluster and indexes its fingerprint.
-    pub fn attach_cluster(
-        &self,
-        item_id: i64,
-        cluster_id: i64,
-        fp: Option<&Fingerprint>,
-        now: i64,
-    ) -> Result<()> {
-        let mut stmt = self.tx.prepare_cached(
-            "UPDATE items SET cluster_id = ?2, shingles = ?3, signature = ?4 WHERE id = ?1",
-        )?;
-        stmt.execute(params![
-            item_id,
-            cluster_id,
-            fp.map(|f| f.shingles),
-            fp.map(|f| f.to_bytes())
-        ])?;
-        if let Some(fp) = fp {
-            let mut ins = self.tx.prepare_cached(
-                "INSERT INTO lsh_bands (key, item_id, seen_at) VALUES (?1, ?2, ?3)",
-            )?;
-            for key in fp.band_keys() {
-                ins.execute(params![key, item_id, now])?;
-            }
-        }
-        Ok(())
-    }
-
     /// Moves an item (alone in its cluster) into another cluster.
     pub fn move_to_cluster(&self, item_id: i64, cluster_id: i64) -> Result<()> {
         self.tx
@@ -1012,16 +902,15 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(rows(&store), crate::neardup::BANDS as i64);
-        // A store written before migration 4: no usable bands.
+        // A store written before migration 7: the old band table, no rows.
         store
             .conn
             .execute_batch(
-                "DELETE FROM lsh_bands; DROP TABLE outbox; DROP TABLE sink_state;
-                 ALTER TABLE feeds DROP COLUMN paused_at; ALTER TABLE feeds DROP COLUMN failing_since;
-                 ALTER TABLE feeds DROP COLUMN health_alert;",
+                "DROP TABLE lsh_bands; DROP INDEX items_banded; ALTER TABLE items DROP COLUMN banded;
+                 CREATE TABLE lsh_bands (key INTEGER NOT NULL, item_id INTEGER NOT NULL, seen_at INTEGER NOT NULL);",
             )
             .unwrap();
-        store.conn.pragma_update(None, "user_version", 3).unwrap();
+        store.conn.pragma_update(None, "user_version", 6).unwrap();
         drop(store);
         let mut store = Store::open(&path).unwrap();
         assert_eq!(rows(&store), crate::neardup::BANDS as i64);
@@ -1029,8 +918,15 @@ mod tests {
             .write(false, |tx| tx.near_duplicate_candidates(&fp.band_keys(), 0))
             .unwrap();
         assert_eq!(found.len(), 1);
+        // Out of the window: no candidate, and pruning removes exactly its rows.
+        let none = store
+            .write(false, |tx| {
+                tx.near_duplicate_candidates(&fp.band_keys(), 101)
+            })
+            .unwrap();
+        assert!(none.is_empty());
         assert_eq!(store.prune_bands(100).unwrap(), 0);
-        assert_eq!(store.prune_bands(101).unwrap(), crate::neardup::BANDS);
+        assert_eq!(store.prune_bands(101).unwrap(), 1);
         assert_eq!(rows(&store), 0);
     }
 }

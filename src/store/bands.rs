@@ -1,0 +1,166 @@
+//! The near-duplicate band index's SQL: 32 rows of (band key, item id) per
+//! fingerprinted item, in one WITHOUT ROWID B-tree, for the items within
+//! the dedup window.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, OptionalExtension};
+
+use super::{Result, Store, StoreTx};
+use crate::neardup::{Fingerprint, MIN_SHARED_BANDS};
+
+/// The migration after which bands are re-derived from signatures.
+pub(super) const REINDEX_AT: i64 = 7;
+
+impl Store {
+    /// Re-derives the band index from the stored signatures (after the
+    /// banding or its table changed). Pruning removes what is past the window.
+    pub(super) fn reindex_bands(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut read = tx
+                .prepare("SELECT id, signature, shingles FROM items WHERE signature IS NOT NULL")?;
+            let mut ins =
+                tx.prepare("INSERT OR IGNORE INTO lsh_bands (key, item_id) VALUES (?1, ?2)")?;
+            let mut mark = tx.prepare("UPDATE items SET banded = 1 WHERE id = ?1")?;
+            let mut rows = read.query([])?;
+            while let Some(r) = rows.next()? {
+                let (id, sig, shingles): (i64, Vec<u8>, u32) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                if let Some(fp) = Fingerprint::from_bytes(&sig, shingles) {
+                    for key in fp.band_keys() {
+                        ins.execute(params![key, id])?;
+                    }
+                    mark.execute([id])?;
+                    n += 1;
+                }
+            }
+        }
+        tx.commit()?;
+        tracing::info!(db = %self.label, items = n, "re-indexed near-duplicate bands");
+        Ok(())
+    }
+
+    /// Removes the band rows of items first seen before `before`: lookups
+    /// never reach them, and the index stays the size of the window, not of
+    /// the store. Returns the items taken out of the index.
+    pub fn prune_bands(&mut self, before: i64) -> Result<usize> {
+        self.write(true, |tx| {
+            let old: Vec<(i64, Vec<u8>, u32)> = {
+                let mut stmt = tx.tx.prepare_cached(
+                    "SELECT id, signature, shingles FROM items
+                     WHERE banded = 1 AND first_seen_at < ?1 LIMIT 50000",
+                )?;
+                let rows = stmt.query_map([before], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                rows.collect::<std::result::Result<_, _>>()?
+            };
+            let mut del = tx
+                .tx
+                .prepare_cached("DELETE FROM lsh_bands WHERE key = ?1 AND item_id = ?2")?;
+            let mut unmark = tx
+                .tx
+                .prepare_cached("UPDATE items SET banded = 0 WHERE id = ?1")?;
+            for (id, sig, shingles) in &old {
+                if let Some(fp) = Fingerprint::from_bytes(sig, *shingles) {
+                    for key in fp.band_keys() {
+                        del.execute(params![key, id])?;
+                    }
+                }
+                unmark.execute([id])?;
+            }
+            Ok(old.len())
+        })
+    }
+}
+
+impl StoreTx<'_> {
+    /// Stored items within the window that share at least
+    /// [`MIN_SHARED_BANDS`] bands with `keys`: (item id, cluster id,
+    /// fingerprint). The probes read only the band B-tree; signatures are
+    /// read for the few that pass.
+    pub fn near_duplicate_candidates(
+        &self,
+        keys: &[i64],
+        since: i64,
+    ) -> Result<Vec<(i64, i64, Fingerprint)>> {
+        // Item ids grow with first_seen_at: the window is an id range.
+        let first: Option<i64> = self
+            .tx
+            .prepare_cached(
+                "SELECT id FROM items WHERE first_seen_at >= ?1 ORDER BY first_seen_at, id LIMIT 1",
+            )?
+            .query_row([since], |r| r.get(0))
+            .optional()?;
+        let Some(first) = first else {
+            return Ok(Vec::new());
+        };
+        let mut probe = self
+            .tx
+            .prepare_cached("SELECT item_id FROM lsh_bands WHERE key = ?1 AND item_id >= ?2")?;
+        let mut shared: HashMap<i64, usize> = HashMap::new();
+        for key in keys {
+            for id in probe.query_map(params![key, first], |r| r.get::<_, i64>(0))? {
+                *shared.entry(id?).or_insert(0) += 1;
+            }
+        }
+        let mut ids: Vec<i64> = shared
+            .into_iter()
+            .filter(|(_, n)| *n >= MIN_SHARED_BANDS)
+            .map(|(id, _)| id)
+            .collect();
+        ids.sort_unstable();
+        let mut read = self.tx.prepare_cached(
+            "SELECT COALESCE(cluster_id, id), signature, shingles FROM items
+             WHERE id = ?1 AND signature IS NOT NULL",
+        )?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = read
+                .query_row([id], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, u32>(2)?,
+                    ))
+                })
+                .optional()?;
+            if let Some((cluster, sig, shingles)) = row {
+                if let Some(fp) = Fingerprint::from_bytes(&sig, shingles) {
+                    out.push((id, cluster, fp));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Puts an item in a cluster and indexes its fingerprint.
+    pub fn attach_cluster(
+        &self,
+        item_id: i64,
+        cluster_id: i64,
+        fp: Option<&Fingerprint>,
+        _now: i64,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE items SET cluster_id = ?2, shingles = ?3, signature = ?4, banded = ?5
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                item_id,
+                cluster_id,
+                fp.map(|f| f.shingles),
+                fp.map(|f| f.to_bytes()),
+                fp.is_some()
+            ])?;
+        if let Some(fp) = fp {
+            let mut ins = self
+                .tx
+                .prepare_cached("INSERT OR IGNORE INTO lsh_bands (key, item_id) VALUES (?1, ?2)")?;
+            for key in fp.band_keys() {
+                ins.execute(params![key, item_id])?;
+            }
+        }
+        Ok(())
+    }
+}
