@@ -74,3 +74,41 @@ pub fn down_due(state: Option<&FeedState>, now: i64, alert_after_secs: i64) -> O
     let open = state.is_some_and(|s| s.health_alert.is_some());
     (!open && now - since >= alert_after_secs).then_some(since)
 }
+
+/// Silence that is news: a feed with a rhythm (at least 5 dated items)
+/// whose newest item is older than ten of its usual gaps, and at least
+/// [`MIN_SILENCE`]. `times` are the publication times of its latest items.
+pub fn silent_since(times: &[i64], now: i64) -> Option<i64> {
+    if times.len() < 5 {
+        return None;
+    }
+    let mut t = times.to_vec();
+    t.sort_unstable();
+    let mut gaps: Vec<i64> = t.windows(2).map(|w| w[1] - w[0]).collect();
+    gaps.sort_unstable();
+    let median = gaps[gaps.len() / 2];
+    let last = *t.last()?;
+    (now - last > (10 * median).max(MIN_SILENCE)).then_some(last)
+}
+
+/// Shortest silence reported, however busy the feed usually is.
+pub const MIN_SILENCE: i64 = 24 * 3600;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn silence_is_measured_against_the_feeds_rhythm() {
+        let h = 3600;
+        let hourly: Vec<i64> = (0..20).map(|i| i * h).collect();
+        let last = 19 * h;
+        assert_eq!(silent_since(&hourly, last + 5 * h), None);
+        assert_eq!(silent_since(&hourly, last + 25 * h), Some(last));
+        let weekly: Vec<i64> = (0..10).map(|i| i * 7 * 24 * h).collect();
+        let last = 9 * 7 * 24 * h;
+        assert_eq!(silent_since(&weekly, last + 30 * 24 * h), None);
+        assert_eq!(silent_since(&weekly, last + 71 * 24 * h), Some(last));
+        assert_eq!(silent_since(&[1, 2, 3], 1_000_000), None);
+    }
+}

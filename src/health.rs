@@ -162,3 +162,25 @@ async fn respond(
     stream.write_all(body.as_bytes()).await?;
     stream.shutdown().await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stalled_loop_is_unhealthy() {
+        let state = HealthState {
+            metrics: Arc::new(Metrics::default()),
+            store: Arc::new(Mutex::new(Store::open_in_memory().unwrap())),
+            last_tick: AtomicI64::new(Utc::now().timestamp()),
+            tick_limit: Duration::from_secs(90),
+            feeds: 1,
+        };
+        assert_eq!(state.health(), Ok(()));
+        state
+            .last_tick
+            .store(Utc::now().timestamp() - 600, Ordering::Relaxed);
+        let err = state.health().unwrap_err();
+        assert!(err.starts_with("scheduler loop last ran"), "{err}");
+    }
+}

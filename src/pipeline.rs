@@ -175,7 +175,15 @@ impl Pipeline {
                     let state = store.feed_state(&feed_cfg.name)?;
                     store.write(commit, |tx| {
                         let id = tx.upsert_feed(&feed_cfg, rec.polled_at)?;
-                        recovered(tx, &ctx, &feed_cfg, id, state.as_ref(), rec.polled_at)?;
+                        recovered(
+                            tx,
+                            &ctx,
+                            &feed_cfg,
+                            id,
+                            state.as_ref(),
+                            false,
+                            rec.polled_at,
+                        )?;
                         tx.record_poll(id, &rec)
                     })
                 })
@@ -213,7 +221,6 @@ impl Pipeline {
                         let state = store.feed_state(&feed_cfg.name)?;
                         store.write(commit, |tx| {
                             let id = tx.upsert_feed(&feed_cfg, rec.polled_at)?;
-                            recovered(tx, &ctx, &feed_cfg, id, state.as_ref(), rec.polled_at)?;
                             let mut c = ItemCounts::default();
                             let prints = fingerprint_batch(
                                 items.iter().map(|i| (i.title.as_str(), i.text.as_str())),
@@ -249,6 +256,15 @@ impl Pipeline {
                                 c.raised.extend(m.raised);
                                 c.matched_stories.extend(m.matched_stories);
                             }
+                            recovered(
+                                tx,
+                                &ctx,
+                                &feed_cfg,
+                                id,
+                                state.as_ref(),
+                                c.new > 0,
+                                rec.polled_at,
+                            )?;
                             tx.record_poll(id, &rec)?;
                             Ok(c)
                         })
@@ -394,6 +410,38 @@ impl Pipeline {
         }
     }
 
+    /// Feeds that have gone quiet for far longer than their rhythm raise one
+    /// `feed_health` alert ("silent"); their next new item says "recovered".
+    pub async fn check_silent_feeds(&self, feeds: &[FeedConfig]) -> Result<usize, FeedError> {
+        let feeds = feeds.to_vec();
+        let (ctx, commit) = (self.matching.clone(), self.commit);
+        self.blocking(move |store| {
+            let now = Utc::now().timestamp();
+            let mut raised = 0;
+            for feed in &feeds {
+                let Some(state) = store.feed_state(&feed.name)? else {
+                    continue;
+                };
+                if state.paused_at.is_some() || state.health_alert.is_some() {
+                    continue;
+                }
+                let times = store.recent_item_times(&feed.name, 21)?;
+                let Some(last) = feed_health::silent_since(&times, now) else {
+                    continue;
+                };
+                let alert = feed_health::alert(feed, "silent", last, 0, None, now);
+                store.write(commit, |tx| {
+                    queue_alert(tx, &ctx, &alert, now)?;
+                    tx.set_health_alert(state.id, Some(&format!("silent|{}", alert.id)))
+                })?;
+                tracing::warn!(feed = %feed.name, since = %payload::rfc3339(last), "feed has gone silent: feed_health alert");
+                raised += 1;
+            }
+            Ok(raised)
+        })
+        .await
+    }
+
     /// Drops near-duplicate index rows that have left the dedup window.
     pub async fn prune(&self) -> Result<usize, FeedError> {
         if !self.commit {
@@ -433,11 +481,20 @@ fn recovered(
     feed: &FeedConfig,
     feed_id: i64,
     state: Option<&crate::store::FeedState>,
+    has_new_items: bool,
     now: i64,
 ) -> Result<(), StoreError> {
     let Some(s) = state.filter(|s| s.health_alert.is_some()) else {
         return Ok(());
     };
+    // A silent feed recovers when it publishes, not when it answers.
+    let silent = s
+        .health_alert
+        .as_deref()
+        .is_some_and(|a| a.starts_with("silent|"));
+    if silent && !has_new_items {
+        return Ok(());
+    }
     let since = s.failing_since.unwrap_or(now);
     let alert = feed_health::alert(feed, "recovered", since, s.consecutive_errors, None, now);
     queue_alert(tx, ctx, &alert, now)?;

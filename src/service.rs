@@ -165,7 +165,8 @@ async fn generation_run(
             config.delivery.clone(),
             &config.poll.user_agent,
         )?
-        .with_metrics(metrics.clone()),
+        .with_metrics(metrics.clone())
+        .with_hosts(pipeline.fetcher.hosts()),
     );
     let wake = deliverer.wake.clone();
     let work = cancel.child_token();
@@ -261,6 +262,11 @@ async fn generation_run(
         if last_prune.elapsed() >= PRUNE_EVERY {
             last_prune = tokio::time::Instant::now();
             prune(&pipeline, &store, config.storage.keep).await;
+            match pipeline.check_silent_feeds(&config.feeds).await {
+                Ok(0) => {}
+                Ok(_) => wake.notify_waiters(),
+                Err(e) => tracing::warn!(error = %e, "cannot check for silent feeds"),
+            }
         }
         let wait = next_due
             .map_or(MAX_SLEEP, |t| Duration::from_secs((t - now).max(1) as u64))

@@ -1,9 +1,15 @@
 //! Logging setup. Logs go to stderr (stdout carries command output); human
-//! format with colours on a terminal, plain under journald or in pipes,
-//! JSON lines with `--log-format json`. `RUST_LOG` overrides the level.
+//! format with colours on a terminal, plain in pipes, plain without
+//! timestamps and with syslog priority prefixes under journald
+//! (`$JOURNAL_STREAM`), JSON lines with `--log-format json`. `RUST_LOG`
+//! overrides the level.
 
 use std::io::IsTerminal;
 
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -26,7 +32,41 @@ pub fn init(level: &str, format: LogFormat) {
         .with_target(false);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Human if under_journald => builder.without_time().with_ansi(false).try_init(),
+        LogFormat::Human if under_journald => builder
+            .event_format(SyslogPriority(
+                tracing_subscriber::fmt::format()
+                    .without_time()
+                    .with_target(false)
+                    .with_ansi(false),
+            ))
+            .try_init(),
         LogFormat::Human => builder.with_ansi(stderr_tty).try_init(),
     };
+}
+
+/// Prefixes each line with its syslog priority (`<3>` error … `<7>` debug),
+/// which journald reads from a service's stderr to set the entry's level.
+struct SyslogPriority<F>(F);
+
+impl<S, N, F> FormatEvent<S, N> for SyslogPriority<F>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    F: FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        let priority = match *event.metadata().level() {
+            Level::ERROR => 3,
+            Level::WARN => 4,
+            Level::INFO => 6,
+            _ => 7,
+        };
+        write!(writer, "<{priority}>")?;
+        self.0.format_event(ctx, writer, event)
+    }
 }

@@ -462,3 +462,44 @@ fn sink_config_and_secret_errors_name_the_place() {
         .unwrap()
         .contains("test alert"));
 }
+
+#[test]
+fn a_digest_sink_sends_one_message_and_stdout_prints_json_lines() {
+    let feed = feed_server();
+    let hook = TestServer::start(|_| Response::new(200, "ok"));
+    let sinks = format!(
+        "{}digest = \"2s\"\n\n[[sink]]\nname = \"print\"\nkind = \"stdout\"\n",
+        webhook(&hook.url("/hook"))
+    );
+    let s = setup(&feed.url("/rss"), &sinks);
+    let out = run_env(&s.cfg, &["poll"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ids = alert_ids(&s.cfg);
+    // stdout: one storywatch.alert.v1 line per alert, beside the summary.
+    let printed: BTreeSet<String> = stdout(&out)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(printed, ids);
+    // The digest: one signed request carrying every alert under its own id.
+    let reqs = hook.requests();
+    assert_eq!(reqs.len(), 1);
+    assert!(verify(&reqs[0]));
+    let body: Value = serde_json::from_slice(&reqs[0].body).unwrap();
+    assert_eq!(body["type"], "storywatch.digest.v1");
+    assert_eq!(reqs[0].header("webhook-id"), body["id"].as_str());
+    assert!(body["id"].as_str().unwrap().starts_with("swd_"));
+    let inside: BTreeSet<String> = body["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(inside, ids);
+}

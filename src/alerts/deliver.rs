@@ -267,6 +267,7 @@ pub struct Deliverer {
     store: Arc<Mutex<Store>>,
     policy: DeliveryConfig,
     metrics: Option<Arc<crate::metrics::Metrics>>,
+    hosts: Option<Arc<crate::feeds::hosts::HostPool>>,
     /// Poked when new rows are queued.
     pub wake: Arc<Notify>,
 }
@@ -291,6 +292,7 @@ impl Deliverer {
             store,
             policy,
             metrics: None,
+            hosts: None,
             wake: Arc::new(Notify::new()),
         })
     }
@@ -298,6 +300,12 @@ impl Deliverer {
     /// Counts deliveries in `/metrics`.
     pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
         self.metrics = Some(metrics);
+        self
+    }
+
+    /// Shares the feeds' global and per-host limits.
+    pub fn with_hosts(mut self, hosts: Arc<crate::feeds::hosts::HostPool>) -> Self {
+        self.hosts = Some(hosts);
         self
     }
 
@@ -598,6 +606,10 @@ impl Deliverer {
                     .body(format::discord(payloads).to_string())
             }
             SinkKind::Stdout => unreachable!("stdout sinks have no url"),
+        };
+        let _permit = match &self.hosts {
+            Some(h) => Some(h.acquire(url.host_str().unwrap_or("")).await),
+            None => None,
         };
         match request.send().await {
             Err(e) => {

@@ -94,12 +94,18 @@ impl FetchError {
 
 pub struct Fetcher {
     client: reqwest::Client,
-    hosts: HostPool,
+    hosts: std::sync::Arc<HostPool>,
     max_body: u64,
     timeout: Duration,
 }
 
 impl Fetcher {
+    /// The global and per-host limits, to share with other HTTP work
+    /// (alert delivery), so one host never sees more than `per_host` at once.
+    pub fn hosts(&self) -> std::sync::Arc<HostPool> {
+        self.hosts.clone()
+    }
+
     pub fn new(cfg: &PollConfig) -> Result<Fetcher, FetchError> {
         // reqwest is built without a default crypto provider; ring is lighter
         // than aws-lc-rs. Installing twice is harmless (the first one stays).
@@ -116,7 +122,7 @@ impl Fetcher {
             .map_err(|e| FetchError::Request(chain(&e)))?;
         Ok(Fetcher {
             client,
-            hosts: HostPool::new(cfg.concurrency.get(), cfg.per_host.get()),
+            hosts: std::sync::Arc::new(HostPool::new(cfg.concurrency.get(), cfg.per_host.get())),
             max_body: cfg.max_body,
             timeout: cfg.timeout,
         })

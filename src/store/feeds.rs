@@ -67,6 +67,16 @@ impl Store {
             > 0)
     }
 
+    /// Publication (else first-seen) times of a feed's latest items.
+    pub fn recent_item_times(&self, feed: &str, n: usize) -> Result<Vec<i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT COALESCE(i.published_at, i.first_seen_at) FROM items i JOIN feeds f ON f.id = i.feed_id
+             WHERE f.name = ?1 ORDER BY i.id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![feed, n as i64], |r| r.get(0))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
     pub fn paused_feed_count(&self) -> Result<u64> {
         let n: i64 = self
             .conn

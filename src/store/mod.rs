@@ -929,4 +929,60 @@ mod tests {
         assert_eq!(store.prune_bands(101).unwrap(), 1);
         assert_eq!(rows(&store), 0);
     }
+
+    #[test]
+    fn retention_keeps_matched_items_and_items_in_the_window() {
+        let mut store = Store::open_in_memory().unwrap();
+        let feed = FeedConfig {
+            name: "f".into(),
+            url: url::Url::parse("https://a.example/rss").unwrap(),
+            interval: Duration::from_secs(60),
+        };
+        let item = |g: &str| Item {
+            guid: g.into(),
+            link: None,
+            canonical_url: None,
+            title: format!("title {g}"),
+            text: format!("text {g}"),
+            published: None,
+            authors: Vec::new(),
+            categories: Vec::new(),
+        };
+        let text = "one two three four five six seven eight nine ten eleven twelve";
+        let fp = crate::neardup::fingerprint("", text).unwrap();
+        store
+            .write(true, |tx| {
+                let f = tx.upsert_feed(&feed, 100)?;
+                for (g, banded) in [("old", false), ("matched", false), ("in-window", true)] {
+                    let it = item(g);
+                    let id = tx.insert_item(f, &it, &ExactKeys::of(&it), 100)?;
+                    tx.attach_cluster(id, id, banded.then_some(&fp), 100)?;
+                    if g == "matched" {
+                        tx.insert_match(
+                            &MatchRow {
+                                item_id: id,
+                                story: "s",
+                                score: 0.9,
+                                matched: true,
+                                explanation: "{}",
+                            },
+                            100,
+                        )?;
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(store.prune_items(50).unwrap(), 0);
+        assert_eq!(store.prune_items(200).unwrap(), 1);
+        let left: Vec<String> = store
+            .conn
+            .prepare("SELECT guid FROM items ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(left, vec!["matched".to_string(), "in-window".to_string()]);
+    }
 }
