@@ -390,14 +390,7 @@ pub fn alerts_list(
                 }
             }
             _ => {
-                let why: Vec<String> = p
-                    .matched
-                    .entities
-                    .iter()
-                    .map(|e| e.name.clone())
-                    .chain(p.matched.events.iter().map(|e| e.name.clone()))
-                    .collect();
-                let _ = writeln!(out, "    why: {}", why.join(", "));
+                let _ = writeln!(out, "    why: {}", p.matched.names().join(", "));
                 if let Some(s) = p.snippets.first() {
                     let _ = writeln!(out, "    > {s}");
                 }

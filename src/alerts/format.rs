@@ -75,13 +75,7 @@ fn safe_url(url: Option<&str>) -> Option<String> {
 
 /// "why": entities and events, as plain text.
 fn why(p: &AlertPayload) -> String {
-    let mut parts: Vec<String> = p
-        .matched
-        .entities
-        .iter()
-        .map(|e| e.name.clone())
-        .chain(p.matched.events.iter().map(|e| e.name.clone()))
-        .collect();
+    let mut parts = p.matched.names();
     for n in &p.matched.new_entities {
         parts.push(format!("new {}: {}", n.kind, n.name));
     }

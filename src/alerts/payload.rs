@@ -62,6 +62,17 @@ pub struct Matched {
     pub new_entities: Vec<NewEntity>,
 }
 
+impl Matched {
+    /// The story entities and events an alert names, as plain names.
+    pub fn names(&self) -> Vec<String> {
+        self.entities
+            .iter()
+            .map(|e| e.name.clone())
+            .chain(self.events.iter().map(|e| e.name.clone()))
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewEntity {
     pub name: String,
