@@ -295,14 +295,19 @@ async fn generation_run(
         while polls.join_next().await.is_some() {}
     }
     work.cancel();
-    if tokio::time::timeout(grace.max(Duration::from_secs(1)), delivery)
+    let mut delivery = delivery;
+    if tokio::time::timeout(grace.max(Duration::from_secs(1)), &mut delivery)
         .await
         .is_err()
     {
         tracing::warn!("grace period over: a delivery was cut short (it stays queued)");
+        delivery.abort();
+        let _ = delivery.await;
     }
+    // Wait for the listener to be gone, so a reload can bind the address again.
     if let Some(s) = server {
         s.abort();
+        let _ = s.await;
     }
     Ok(())
 }
