@@ -109,7 +109,7 @@ fn main() {
                             categories: Vec::new(),
                         };
                         let id = tx.insert_item(feed_id, &item, &ExactKeys::of(&item), now)?;
-                        tx.attach_cluster(id, id, fingerprint("", &item.text).as_ref(), now)?;
+                        tx.attach_cluster(id, id, fingerprint("", &item.text).as_ref())?;
                     }
                     Ok(())
                 })

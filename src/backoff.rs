@@ -39,12 +39,16 @@ pub fn polite_interval(
 
 /// ±10%, so that feeds with one interval do not all fall due together.
 pub fn jittered(d: Duration, seed: u64) -> Duration {
+    d.mul_f64(0.9 + 0.2 * unit(seed))
+}
+
+/// A number in [0, 1) from a seed (SplitMix64): jitter needs spread, not secrecy.
+pub fn unit(seed: u64) -> f64 {
     let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^= z >> 31;
-    let unit = (z >> 11) as f64 / (1u64 << 53) as f64;
-    d.mul_f64(0.9 + 0.2 * unit)
+    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]

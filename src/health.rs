@@ -101,10 +101,9 @@ async fn answer(mut stream: TcpStream, state: &HealthState) -> std::io::Result<(
     if method != "GET" && method != "HEAD" {
         return respond(&mut stream, 405, "text/plain", "only GET\n").await;
     }
-    let state_ref = state;
     match path.split('?').next().unwrap_or("") {
         "/healthz" => {
-            let h = tokio::task::block_in_place(|| state_ref.health());
+            let h = tokio::task::block_in_place(|| state.health());
             match h {
                 Ok(()) => respond(&mut stream, 200, "text/plain", "ok\n").await,
                 Err(reason) => {
@@ -119,7 +118,7 @@ async fn answer(mut stream: TcpStream, state: &HealthState) -> std::io::Result<(
             }
         }
         "/metrics" => {
-            let g = tokio::task::block_in_place(|| state_ref.gauges());
+            let g = tokio::task::block_in_place(|| state.gauges());
             let body = state.metrics.render(&g);
             respond(
                 &mut stream,

@@ -43,7 +43,7 @@ pub struct Fingerprint {
 
 /// FNV-1a, 64 bit: stable across Rust versions and platforms (signatures
 /// are stored), and fast enough for short shingles.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= *b as u64;

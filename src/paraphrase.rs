@@ -30,15 +30,21 @@ pub struct Report {
     pub events: BTreeSet<String>,
 }
 
+/// Folded surnames of the story's own people (reference article and
+/// config): every follow-up names them, so they say nothing here.
+pub fn cast(story: &Watchlist) -> BTreeSet<String> {
+    story
+        .entities
+        .iter()
+        .filter(|e| e.kind == Kind::Person && e.origin != Origin::Emerged)
+        .flat_map(|e| std::iter::once(&e.name).chain(e.aliases.iter()))
+        .map(|n| surname(n))
+        .collect()
+}
+
 impl Report {
-    pub fn of(ex: &Explanation, story: &Watchlist, published: i64) -> Report {
-        let core: BTreeSet<String> = story
-            .entities
-            .iter()
-            .filter(|e| e.kind == Kind::Person && e.origin != Origin::Emerged)
-            .flat_map(|e| std::iter::once(&e.name).chain(e.aliases.iter()))
-            .map(|n| surname(n))
-            .collect();
+    /// `cast` is [`cast`] of the story the explanation is for.
+    pub fn of(ex: &Explanation, cast: &BTreeSet<String>, published: i64) -> Report {
         let people = ex
             .entities
             .iter()
@@ -51,7 +57,7 @@ impl Report {
                     .map(|(n, _)| n.as_str()),
             )
             .map(surname)
-            .filter(|s| s.chars().count() > 2 && !core.contains(s))
+            .filter(|s| s.chars().count() > 2 && !cast.contains(s))
             .collect();
         Report {
             published,
@@ -137,7 +143,7 @@ mod tests {
             excluded_by: None,
             unknown_names: vec![("Alexander Vinnik".into(), Kind::Person)],
         };
-        let r = Report::of(&ex, &wl, 0);
+        let r = Report::of(&ex, &cast(&wl), 0);
         assert_eq!(
             r.people.into_iter().collect::<Vec<_>>(),
             vec!["fogel".to_string(), "vinnik".to_string()]

@@ -319,7 +319,7 @@ impl Pipeline {
                     backoff::next_delay(feed.interval, errors + 1, retry_after),
                 )
             };
-            let delay = backoff::jittered(delay, now as u64 ^ fnv(&feed.name));
+            let delay = backoff::jittered(delay, now as u64 ^ crate::neardup::fnv1a(feed.name.as_bytes()));
             let rec = PollRecord {
                 status,
                 http_status,
@@ -371,7 +371,10 @@ impl Pipeline {
             self.poll.min_interval,
             self.poll.max_interval,
         );
-        let delay = backoff::jittered(interval, now.timestamp() as u64 ^ fnv(&feed.name));
+        let delay = backoff::jittered(
+            interval,
+            now.timestamp() as u64 ^ crate::neardup::fnv1a(feed.name.as_bytes()),
+        );
         PollRecord {
             status,
             http_status: Some(http_status),
@@ -467,13 +470,6 @@ impl Pipeline {
     }
 }
 
-/// FNV-1a of a name: a per-feed jitter seed.
-fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 /// A success after a `feed_health` "down" alert: say it recovered.
 fn recovered(
     tx: &StoreTx<'_>,
@@ -556,7 +552,7 @@ fn cluster_of(
     now: i64,
 ) -> Result<i64, StoreError> {
     let Some(fp) = print else {
-        tx.attach_cluster(item_id, item_id, None, now)?;
+        tx.attach_cluster(item_id, item_id, None)?;
         return Ok(item_id);
     };
     let since = now - ctx.dedup_window.as_secs() as i64;
@@ -568,7 +564,7 @@ fn cluster_of(
         .filter(|(c, _)| *c >= ctx.near_threshold)
         .max_by(|a, b| a.0.total_cmp(&b.0));
     let cluster = best.map(|(_, c)| c).unwrap_or(item_id);
-    tx.attach_cluster(item_id, cluster, Some(&fp), now)?;
+    tx.attach_cluster(item_id, cluster, Some(&fp))?;
     Ok(cluster)
 }
 
@@ -745,7 +741,8 @@ fn paraphrased(
     ex: &Explanation,
     published: i64,
 ) -> Result<Option<i64>, StoreError> {
-    let this = Report::of(ex, &story.watchlist, published);
+    let cast = crate::paraphrase::cast(&story.watchlist);
+    let this = Report::of(ex, &cast, published);
     if this.people.len() < crate::paraphrase::MIN_SHARED_PEOPLE || this.events.is_empty() {
         return Ok(None);
     }
@@ -756,7 +753,7 @@ fn paraphrased(
         .into_iter()
         .find_map(|(_, cluster, at, explanation)| {
             let other: Explanation = serde_json::from_str(&explanation).ok()?;
-            this.same_as(&Report::of(&other, &story.watchlist, at))
+            this.same_as(&Report::of(&other, &cast, at))
                 .then_some(cluster)
         }))
 }

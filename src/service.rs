@@ -214,16 +214,18 @@ async fn generation_run(
         state.tick();
         notifier.watchdog();
         let now = Utc::now().timestamp();
-        let states = {
+        // One read of every feed's row per turn.
+        let mut stored: std::collections::HashMap<String, crate::store::FeedState> = {
             let s = store.lock().unwrap_or_else(|p| p.into_inner());
-            config
-                .feeds
-                .iter()
-                .map(|f| (f.clone(), s.feed_state(&f.name).ok().flatten()))
-                .collect::<Vec<_>>()
+            s.feed_states()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|f| (f.name.clone(), f))
+                .collect()
         };
         let mut next_due: Option<i64> = None;
-        for (feed, st) in states {
+        for feed in &config.feeds {
+            let st = stored.remove(&feed.name);
             if in_flight.contains(&feed.name) || st.as_ref().is_some_and(|s| s.paused_at.is_some())
             {
                 continue;
@@ -234,6 +236,7 @@ async fn generation_run(
                 continue;
             }
             in_flight.insert(feed.name.clone());
+            let feed = feed.clone();
             let (pipeline, slots, wake) = (pipeline.clone(), slots.clone(), wake.clone());
             polls.spawn(async move {
                 let _slot = slots.acquire_owned().await;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{HeaderMap, CONTENT_TYPE};
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -168,35 +168,21 @@ pub fn classify(kind: SinkKind, status: u16, headers: &HeaderMap, body: &str) ->
     }
 }
 
-/// `Retry-After` in seconds (or an HTTP date), or Discord's JSON
+/// `Retry-After` (read as feed polling reads it), else Discord's JSON
 /// `retry_after` (float seconds); nonsense is ignored, long waits capped.
 pub fn retry_after(headers: &HeaderMap, body: &str) -> Option<Duration> {
-    let from_header = headers
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let v = v.trim();
-            v.parse::<f64>().ok().or_else(|| {
-                chrono::DateTime::parse_from_rfc2822(v)
-                    .ok()
-                    .map(|d| (d.timestamp() - Utc::now().timestamp()) as f64)
-            })
-        });
     let from_body = || {
         let v: serde_json::Value = serde_json::from_str(body).ok()?;
-        match &v["retry_after"] {
+        let secs = match &v["retry_after"] {
             serde_json::Value::Number(n) => n.as_f64(),
             serde_json::Value::String(s) => s.trim().parse().ok(),
             _ => None,
-        }
+        }?;
+        (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(1e9)))
     };
-    let secs = from_header.or_else(from_body)?;
-    if !secs.is_finite() || secs < 0.0 {
-        return None;
-    }
-    Some(Duration::from_secs_f64(
-        secs.min(MAX_RETRY_AFTER.as_secs_f64()),
-    ))
+    crate::feeds::fetch::retry_after(headers)
+        .or_else(from_body)
+        .map(|d| d.min(MAX_RETRY_AFTER))
 }
 
 /// The wait after the `attempt`-th failure (1-based): the schedule's step,
@@ -213,16 +199,9 @@ pub fn next_wait(
         .or(schedule.last())
         .copied()
         .unwrap_or(Duration::from_secs(60));
-    let jitter = 0.8 + 0.4 * ((splitmix(seed) >> 11) as f64 / (1u64 << 53) as f64);
+    let jitter = 0.8 + 0.4 * crate::backoff::unit(seed);
     let wait = step.mul_f64(jitter);
     asked.map_or(wait, |a| wait.max(a))
-}
-
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// A digest's id: stable for one set of alerts, so its retries share it.
@@ -514,15 +493,11 @@ impl Deliverer {
             (due[0].alert_id.clone(), due[0].payload.clone())
         } else {
             let id = digest_id(&ids);
-            let alerts: Vec<serde_json::Value> = due
-                .iter()
-                .filter_map(|d| serde_json::from_str(&d.payload).ok())
-                .collect();
             let body = serde_json::json!({
                 "type": "storywatch.digest.v1",
                 "id": id,
                 "created_at": super::payload::rfc3339(Utc::now().timestamp()),
-                "alerts": alerts,
+                "alerts": payloads,
             });
             (id, body.to_string())
         };
@@ -676,7 +651,7 @@ async fn read_some(mut resp: reqwest::Response, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use reqwest::header::{HeaderValue, RETRY_AFTER};
 
     #[test]
     fn answers_are_classified() {

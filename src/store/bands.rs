@@ -139,7 +139,6 @@ impl StoreTx<'_> {
         item_id: i64,
         cluster_id: i64,
         fp: Option<&Fingerprint>,
-        _now: i64,
     ) -> Result<()> {
         self.tx
             .prepare_cached(

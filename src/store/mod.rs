@@ -187,9 +187,8 @@ impl Store {
             conn.pragma_update(None, "synchronous", "normal")?;
         }
         // Page reads through a memory map, capped at 256 MiB: cheaper than a
-        // read call per page for index probes (measured ~20% at 100k items),
-        // and the map is the OS's page cache, so its size is bounded, not
-        // the store's.
+        // read call per page for index probes, and the map is the OS's page
+        // cache, so its size is bounded, not the store's.
         conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
         // Freed pages go back to the file system a little at a time (see
         // `prune_items`); an older file is converted once.
@@ -895,7 +894,7 @@ mod tests {
             .write(true, |tx| {
                 let fid = tx.upsert_feed(&feed, 100)?;
                 let id = tx.insert_item(fid, &item, &ExactKeys::of(&item), 100)?;
-                tx.attach_cluster(id, id, Some(&fp), 100)
+                tx.attach_cluster(id, id, Some(&fp))
             })
             .unwrap();
         let rows = |s: &Store| -> i64 {
@@ -958,7 +957,7 @@ mod tests {
                 for (g, banded) in [("old", false), ("matched", false), ("in-window", true)] {
                     let it = item(g);
                     let id = tx.insert_item(f, &it, &ExactKeys::of(&it), 100)?;
-                    tx.attach_cluster(id, id, banded.then_some(&fp), 100)?;
+                    tx.attach_cluster(id, id, banded.then_some(&fp))?;
                     if g == "matched" {
                         tx.insert_match(
                             &MatchRow {
