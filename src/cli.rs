@@ -80,6 +80,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Extract the article from a saved page or URL: title, canonical URL,
+    /// published, authors, language and main text (works without a config)
+    Extract {
+        #[arg(value_name = "PATH|URL")]
+        source: String,
+        /// One JSON object with those keys; `text` has blank lines between paragraphs
+        #[arg(long)]
+        json: bool,
+    },
     /// Alerts raised so far
     Alerts {
         #[command(subcommand)]
@@ -228,6 +237,20 @@ pub fn main() -> ExitCode {
 
 pub fn run(cli: Cli) -> Result<(), Failure> {
     let path = config::resolve_path(cli.config.as_deref());
+    if let Command::Extract { source, json } = &cli.command {
+        // A config only lends its [poll] limits to URL fetches; without one
+        // the defaults apply, so a saved page can be checked anywhere.
+        let config = if cli.config.is_some() || path.exists() {
+            Config::load(&path).map_err(Failure::config)?
+        } else {
+            Config::from_toml("", &path).map_err(Failure::config)?
+        };
+        let out = runtime()?
+            .block_on(commands::extract(&config, source, *json))
+            .map_err(command_failure)?;
+        print!("{out}");
+        return Ok(());
+    }
     let config = Config::load(&path).map_err(Failure::config)?;
     match cli.command {
         Command::CheckConfig => {
@@ -294,6 +317,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             print!("{}", out.map_err(command_failure)?);
             Ok(())
         }
+        Command::Extract { .. } => unreachable!("handled before the config is loaded"),
         Command::Explain { item, json } => {
             let out = runtime()?
                 .block_on(commands::explain(&config, &item, json))

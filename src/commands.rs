@@ -117,32 +117,100 @@ pub async fn story_add(config: &Config, id: &str, source: &str) -> Result<String
     ))
 }
 
-async fn fetch_text(config: &Config, url: &str) -> Result<String, CommandError> {
-    let parsed = url::Url::parse(url).map_err(|e| CommandError::Fetch {
+/// A page fetched with the feeds' limits: bytes, Content-Type, final URL.
+struct Page {
+    bytes: Vec<u8>,
+    content_type: Option<String>,
+    url: url::Url,
+}
+
+async fn fetch_page(config: &Config, url: &str) -> Result<Page, CommandError> {
+    let failed = |reason: String| CommandError::Fetch {
         url: url.to_string(),
-        reason: e.to_string(),
-    })?;
-    let fetcher = Fetcher::new(&config.poll).map_err(|e| CommandError::Fetch {
-        url: url.to_string(),
-        reason: e.to_string(),
-    })?;
+        reason,
+    };
+    let parsed = url::Url::parse(url).map_err(|e| failed(e.to_string()))?;
+    let fetcher = Fetcher::new(&config.poll).map_err(|e| failed(e.to_string()))?;
     match fetcher.fetch(&parsed, &Validators::default()).await {
-        Ok(Fetched::Body(b)) => {
-            let charset = b
-                .content_type
-                .as_deref()
-                .and_then(crate::feeds::charset::charset_from_content_type);
-            Ok(crate::feeds::charset::decode(&b.bytes, charset).text)
-        }
-        Ok(Fetched::NotModified { .. }) => Err(CommandError::Fetch {
-            url: url.to_string(),
-            reason: "not modified".into(),
+        Ok(Fetched::Body(b)) => Ok(Page {
+            bytes: b.bytes,
+            content_type: b.content_type,
+            url: b.final_url,
         }),
-        Err(e) => Err(CommandError::Fetch {
-            url: url.to_string(),
-            reason: e.to_string(),
-        }),
+        Ok(Fetched::NotModified { .. }) => Err(failed("not modified".into())),
+        Err(e) => Err(failed(e.to_string())),
     }
+}
+
+async fn fetch_text(config: &Config, url: &str) -> Result<String, CommandError> {
+    let page = fetch_page(config, url).await?;
+    let charset = page
+        .content_type
+        .as_deref()
+        .and_then(crate::feeds::charset::charset_from_content_type);
+    Ok(crate::feeds::charset::decode(&page.bytes, charset).text)
+}
+
+/// `extract PATH|URL`: what storywatch reads from a news page.
+pub async fn extract(config: &Config, source: &str, json: bool) -> Result<String, CommandError> {
+    let article = if source.starts_with("http://") || source.starts_with("https://") {
+        let page = fetch_page(config, source).await?;
+        crate::article::extract(&page.bytes, page.content_type.as_deref(), Some(&page.url))
+    } else {
+        let bytes = std::fs::read(source).map_err(|e| CommandError::Read {
+            path: source.to_string(),
+            source: e,
+        })?;
+        let url = std::fs::canonicalize(source)
+            .ok()
+            .and_then(|p| url::Url::from_file_path(p).ok());
+        let mut a = crate::article::extract(&bytes, None, url.as_ref());
+        // A saved page's own address is not a canonical URL.
+        if a.canonical_url
+            .as_deref()
+            .is_some_and(|c| c.starts_with("file:"))
+        {
+            a.canonical_url = None;
+        }
+        a
+    };
+    if json {
+        let v =
+            serde_json::to_string(&article).map_err(|e| CommandError::NotFound(e.to_string()))?;
+        return Ok(format!("{v}\n"));
+    }
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let mut out = String::new();
+    let _ = writeln!(out, "title:      {}", opt(&article.title));
+    let _ = writeln!(out, "canonical:  {}", opt(&article.canonical_url));
+    let _ = writeln!(
+        out,
+        "published:  {}",
+        article.published.map_or("-".into(), |t| t.to_rfc3339())
+    );
+    let authors = if article.authors.is_empty() {
+        "-".to_string()
+    } else {
+        article.authors.join(", ")
+    };
+    let _ = writeln!(out, "authors:    {authors}");
+    let _ = writeln!(out, "site:       {}", opt(&article.site_name));
+    let _ = writeln!(out, "language:   {}", opt(&article.language));
+    let _ = writeln!(
+        out,
+        "text:       {} words, {} paragraphs, by {:?} ({})",
+        article.text.split_whitespace().count(),
+        article
+            .text
+            .split("\n\n")
+            .filter(|p| !p.trim().is_empty())
+            .count(),
+        article.method,
+        article.encoding
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{}", article.text);
+    Ok(out)
 }
 
 /// `explain ITEM|URL`: why a stored item (by id, link or canonical URL)

@@ -12,8 +12,8 @@ pub const MAX_TEXT_BYTES: usize = 256 * 1024;
 
 /// Elements whose content is never reader-visible text.
 const SKIPPED: &[&str] = &[
-    "script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "math", "head",
-    "title", "select", "button", "canvas", "audio", "video", "picture", "map",
+    "script", "style", "noscript", "rt", "rp", "template", "iframe", "object", "embed", "svg",
+    "math", "head", "title", "select", "button", "canvas", "audio", "video", "picture", "map",
 ];
 
 /// Elements that start and end a paragraph.
@@ -119,7 +119,7 @@ fn tree_to_text(html: &str) -> String {
 }
 
 /// Nesting beyond this is not a real article; see [`flatten`].
-const MAX_NESTING: usize = 512;
+pub(crate) const MAX_NESTING: usize = 512;
 
 /// Elements that never have an end tag.
 const VOID: &[&str] = &[
@@ -128,7 +128,7 @@ const VOID: &[&str] = &[
 ];
 
 /// The deepest element nesting a quick scan of the tags finds.
-fn nesting_depth(html: &str) -> usize {
+pub(crate) fn nesting_depth(html: &str) -> usize {
     let (mut depth, mut max) = (0usize, 0usize);
     for tag in tags(html) {
         match tag {
@@ -146,7 +146,7 @@ fn nesting_depth(html: &str) -> usize {
 
 /// Rewrites markup without nesting: block elements become `<p>`, `<br>`
 /// stays, skipped elements lose their content, other tags disappear.
-fn flatten(html: &str) -> String {
+pub(crate) fn flatten(html: &str) -> String {
     let mut out = String::with_capacity(html.len() / 2);
     let mut i = 0;
     while let Some(off) = html[i..].find('<') {

@@ -21,8 +21,10 @@ pub enum LogFormat {
 /// Installs the global subscriber; `level` is the default for storywatch's own
 /// events (others stay at `warn`).
 pub fn init(level: &str, format: LogFormat) {
+    // html5ever warns about markup it tolerates ("foster parenting not
+    // implemented"); on real news pages that is noise, not news.
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("warn,storywatch={level}")));
+        .unwrap_or_else(|_| EnvFilter::new(format!("warn,html5ever=error,storywatch={level}")));
     let stderr_tty = std::io::stderr().is_terminal();
     // journald adds its own timestamps.
     let under_journald = std::env::var_os("JOURNAL_STREAM").is_some();
