@@ -66,6 +66,7 @@ fn main() {
         name: "bench".into(),
         url: url::Url::parse("https://bench.example/rss").unwrap(),
         interval: std::time::Duration::from_secs(900),
+        full_text: storywatch::config::FullText::Off,
     };
     let vocab = vocabulary();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -107,6 +108,7 @@ fn main() {
                             published: None,
                             authors: Vec::new(),
                             categories: Vec::new(),
+                            page_url: None,
                         };
                         let id = tx.insert_item(feed_id, &item, &ExactKeys::of(&item), now)?;
                         tx.attach_cluster(id, id, fingerprint("", &item.text).as_ref())?;

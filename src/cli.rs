@@ -479,8 +479,12 @@ fn describe(c: &Config) -> String {
     }
     out.push_str(&format!("feeds: {}\n", c.feeds.len()));
     for f in &c.feeds {
+        let full_text = match f.full_text {
+            config::FullText::Off => String::new(),
+            mode => format!("  full_text = {}", mode.as_str()),
+        };
         out.push_str(&format!(
-            "  {}  every {}  {}\n",
+            "  {}  every {}  {}{full_text}\n",
             f.name,
             humantime::format_duration(f.interval),
             crate::pipeline::redact(&f.url)

@@ -14,6 +14,9 @@ const MIN_HASHED_CHARS: usize = 24;
 pub struct ExactKeys {
     pub guid: String,
     pub canonical_url: Option<String>,
+    /// The canonical URL the article page declares, when its full text was
+    /// fetched and it differs from `canonical_url`.
+    pub page_url: Option<String>,
     pub content_hash: Option<[u8; 16]>,
 }
 
@@ -22,8 +25,20 @@ impl ExactKeys {
         ExactKeys {
             guid: item.guid.clone(),
             canonical_url: item.canonical_url.clone(),
+            page_url: item
+                .page_url
+                .clone()
+                .filter(|p| Some(p) != item.canonical_url.as_ref()),
             content_hash: content_hash(&item.title, &item.text),
         }
+    }
+
+    /// The URL keys: the item's canonical URL and its page's.
+    pub fn urls(&self) -> impl Iterator<Item = &str> {
+        self.canonical_url
+            .iter()
+            .chain(&self.page_url)
+            .map(String::as_str)
     }
 }
 

@@ -21,6 +21,7 @@ pub mod dedup;
 pub mod extract;
 pub mod feed_health;
 pub mod feeds;
+pub mod fulltext;
 pub mod health;
 pub mod matching;
 pub mod metrics;

@@ -17,6 +17,7 @@ struct Inner {
     poll_count: u64,
     poll_sum: f64,
     items: BTreeMap<String, u64>,
+    pages: BTreeMap<String, u64>,
     matches: BTreeMap<String, u64>,
     alerts: BTreeMap<(String, String), u64>,
     deliveries: BTreeMap<(String, String), u64>,
@@ -60,6 +61,13 @@ impl Metrics {
     pub fn items(&self, kind: &str, n: usize) {
         if n > 0 {
             self.with(|m| *m.items.entry(kind.into()).or_default() += n as u64)
+        }
+    }
+
+    /// Article pages for full text: `text` (used), `failed`, `reused`.
+    pub fn pages(&self, outcome: &str, n: usize) {
+        if n > 0 {
+            self.with(|m| *m.pages.entry(outcome.into()).or_default() += n as u64)
         }
     }
 
@@ -141,6 +149,21 @@ impl Metrics {
                     &mut out,
                     "storywatch_items_total",
                     &[("kind", kind)],
+                    n as f64,
+                );
+            }
+            family(
+                &mut out,
+                "storywatch_article_pages_total",
+                "counter",
+                "Article pages for full text, by outcome: text, failed, reused.",
+            );
+            for outcome in ["text", "failed", "reused"] {
+                let n = m.pages.get(outcome).copied().unwrap_or(0);
+                sample(
+                    &mut out,
+                    "storywatch_article_pages_total",
+                    &[("outcome", outcome)],
                     n as f64,
                 );
             }

@@ -56,6 +56,10 @@ pub struct FeedReport {
     pub items_duplicate: usize,
     /// New items that copy a stored one (they join its cluster).
     pub items_near_duplicate: usize,
+    /// Entries whose text came from their article page (fetched now or before).
+    pub pages_used: usize,
+    /// Article fetches that gave no text (the entries kept their feed text).
+    pub pages_failed: usize,
     /// Items at or above a story's threshold.
     pub matches: usize,
     /// Alerts queued (follow-ups and new entities).
@@ -108,6 +112,8 @@ impl Pipeline {
             items_new: 0,
             items_duplicate: 0,
             items_near_duplicate: 0,
+            pages_used: 0,
+            pages_failed: 0,
             matches: 0,
             alerts: 0,
             raised: Vec::new(),
@@ -126,6 +132,8 @@ impl Pipeline {
                 report.items_new = 0;
                 report.items_duplicate = 0;
                 report.items_near_duplicate = 0;
+                report.pages_used = 0;
+                report.pages_failed = 0;
                 report.matches = 0;
                 report.alerts = 0;
                 report.raised.clear();
@@ -199,9 +207,24 @@ impl Pipeline {
                     final_url,
                     max_age,
                 } = *body;
-                let (items, repaired, hint) =
+                let (mut items, repaired, hint) =
                     parse_in_background(bytes, content_type, final_url, now).await?;
                 report.repaired = repaired;
+                let full = crate::fulltext::complete(
+                    &self.fetcher,
+                    &self.store,
+                    &self.matching,
+                    feed,
+                    &mut items,
+                    now,
+                )
+                .await?;
+                self.metrics.pages("text", full.completed);
+                self.metrics.pages("failed", full.failed);
+                self.metrics.pages("reused", full.reused);
+                report.pages_used = full.completed + full.reused;
+                report.pages_failed = full.failed;
+                let pages = full.pages;
                 let hint = match (hint, max_age) {
                     (Some(a), Some(b)) => Some(a.max(b)),
                     (a, b) => a.or(b),
@@ -221,6 +244,9 @@ impl Pipeline {
                         let state = store.feed_state(&feed_cfg.name)?;
                         store.write(commit, |tx| {
                             let id = tx.upsert_feed(&feed_cfg, rec.polled_at)?;
+                            for page in &pages {
+                                tx.insert_page(page)?;
+                            }
                             let mut c = ItemCounts::default();
                             let prints = fingerprint_batch(
                                 items.iter().map(|i| (i.title.as_str(), i.text.as_str())),

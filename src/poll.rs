@@ -50,6 +50,10 @@ pub struct PollSummary {
     pub items_duplicate: usize,
     /// New items that copy a stored one (near-duplicates).
     pub items_near_duplicate: usize,
+    /// New items whose text came from their article page (`full_text`).
+    pub pages_used: usize,
+    /// Article fetches that gave no text (those items kept their feed text).
+    pub pages_failed: usize,
     /// Items at or above a story's threshold.
     pub matches: usize,
     /// Alerts queued by this poll.
@@ -88,6 +92,8 @@ impl PollSummary {
         self.items_new += r.items_new;
         self.items_duplicate += r.items_duplicate;
         self.items_near_duplicate += r.items_near_duplicate;
+        self.pages_used += r.pages_used;
+        self.pages_failed += r.pages_failed;
         self.matches += r.matches;
         self.alerts += r.alerts;
         self.reports.push(r);
@@ -154,6 +160,12 @@ impl PollSummary {
             self.matches,
             self.alerts
         ));
+        if self.pages_used + self.pages_failed > 0 {
+            out.push_str(&format!(
+                "full text: {} items read from their article page, {} pages gave no text\n",
+                self.pages_used, self.pages_failed
+            ));
+        }
         if self.delivered + self.delivery_failed + self.deliveries_pending > 0 {
             out.push_str(&format!(
                 "deliveries: {} sent, {} failed, {} still queued\n",

@@ -149,6 +149,33 @@ pub struct FeedConfig {
     /// `http`, `https` or `file` (relative file paths already resolved).
     pub url: Url,
     pub interval: Duration,
+    pub full_text: FullText,
+}
+
+/// When to fetch an entry's article page for its full text (`full_text`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FullText {
+    /// `false`: the feed's own text only.
+    #[default]
+    Off,
+    /// `true`: every new entry that names something the stories watch.
+    Matching,
+    /// `"auto"`: as `true`, for entries whose own text is short (a headline
+    /// and a sentence).
+    Auto,
+    /// `"always"`: every new entry, without the pre-filter.
+    Always,
+}
+
+impl FullText {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FullText::Off => "false",
+            FullText::Matching => "true",
+            FullText::Auto => "auto",
+            FullText::Always => "always",
+        }
+    }
 }
 
 /// Where a configuration problem is.
@@ -322,6 +349,14 @@ struct RawFeed {
     name: Spanned<String>,
     url: Spanned<String>,
     interval: Option<Spanned<String>>,
+    full_text: Option<Spanned<RawFullText>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawFullText {
+    Flag(bool),
+    Mode(String),
 }
 
 // ---------------------------------------------------------------- loading
@@ -603,10 +638,29 @@ impl Validator<'_> {
                 .interval
                 .map(|i| self.duration(&i, MIN_INTERVAL))
                 .unwrap_or(default_interval);
+            let full_text = match f.full_text {
+                None => FullText::Off,
+                Some(ft) => {
+                    match ft.get_ref() {
+                        RawFullText::Flag(false) => FullText::Off,
+                        RawFullText::Flag(true) => FullText::Matching,
+                        RawFullText::Mode(m) if m == "auto" => FullText::Auto,
+                        RawFullText::Mode(m) if m == "always" => FullText::Always,
+                        RawFullText::Mode(m) => {
+                            self.problem(
+                            ft.span(),
+                            format!("full_text must be true, false, \"auto\" or \"always\", not {m:?}"),
+                        );
+                            FullText::Off
+                        }
+                    }
+                }
+            };
             feeds.push(FeedConfig {
                 name,
                 url,
                 interval,
+                full_text,
             });
         }
         feeds
@@ -987,6 +1041,33 @@ mod tests {
             Err(ConfigError::Invalid { problems, .. }) => problems,
             other => panic!("expected invalid config, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn full_text_modes_and_a_bad_one() {
+        let c = load(
+            "[[feed]]\nname = \"a\"\nurl = \"https://x.org/a\"\nfull_text = true\n\n\
+             [[feed]]\nname = \"b\"\nurl = \"https://x.org/b\"\nfull_text = \"auto\"\n\n\
+             [[feed]]\nname = \"c\"\nurl = \"https://x.org/c\"\nfull_text = \"always\"\n\n\
+             [[feed]]\nname = \"d\"\nurl = \"https://x.org/d\"\n",
+        )
+        .unwrap();
+        let modes: Vec<FullText> = c.feeds.iter().map(|f| f.full_text).collect();
+        assert_eq!(
+            modes,
+            [
+                FullText::Matching,
+                FullText::Auto,
+                FullText::Always,
+                FullText::Off
+            ]
+        );
+        let p = problems(
+            "[[feed]]\nname = \"a\"\nurl = \"https://x.org/a\"\nfull_text = \"sometimes\"\n",
+        );
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!((p[0].line, p[0].key.as_str()), (4, "feed[1].full_text"));
+        assert!(p[0].message.contains("\"sometimes\""), "{p:?}");
     }
 
     #[test]

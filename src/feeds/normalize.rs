@@ -23,6 +23,9 @@ pub struct Item {
     pub published: Option<DateTime<Utc>>,
     pub authors: Vec<String>,
     pub categories: Vec<String>,
+    /// The canonical URL the article page declared, once its full text was
+    /// fetched ([`crate::fulltext`]).
+    pub page_url: Option<String>,
 }
 
 /// Publication times further ahead than this are clock errors, not news from
@@ -92,6 +95,7 @@ pub fn normalize_entry(
         published,
         authors,
         categories,
+        page_url: None,
     })
 }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::entities::{mentions, Kind};
 use super::score::{score, Components, Signals};
 use super::text::{clip, fold, fold_into, sentences};
-use super::watchlist::{index, Watchlist};
+use super::watchlist::{index, is_country, Watchlist};
 
 /// Word endings that still name the entity: English and German possessive
 /// and genitive, and Slavic case endings in Latin and Cyrillic script
@@ -350,6 +350,30 @@ impl Matcher {
                 .is_some_and(|last| last.len() >= 4 && self.index.contains_key(last))
     }
 
+    /// The cheap test before an article page is fetched: does the feed's own
+    /// title or summary name one of the story's people, organisations or
+    /// places? A country alone is too common in world news to justify a
+    /// fetch; it counts together with one of the story's events.
+    pub fn worth_fetching(&self, title: &str, summary: &str) -> bool {
+        let mut folded = fold(title);
+        folded.push('\n');
+        folded.push_str(&fold(summary));
+        let (mut country, mut event, mut named) = (false, false, false);
+        self.scan(&folded, |_, hit| match hit {
+            Hit::Entity(i) => {
+                let e = &self.entities[i];
+                if e.kind == Kind::Place && is_country(&e.name) {
+                    country = true;
+                } else {
+                    named = true;
+                }
+            }
+            Hit::Event(_) => event = true,
+            Hit::Exclude(_) => {}
+        });
+        named || (country && event)
+    }
+
     /// Watchlist hits in already folded text (the automaton alone); for benchmarks.
     pub fn scan_folded_count(&self, folded: &str) -> usize {
         let mut n = 0;
@@ -506,6 +530,20 @@ mod tests {
 
     fn explain(m: &Matcher, title: &str, text: &str) -> Explanation {
         m.explain(title, text, &UniformCorpus)
+    }
+
+    #[test]
+    fn fetching_needs_a_named_entity_or_a_country_with_an_event() {
+        let m = matcher(&[]);
+        assert!(m.worth_fetching("Witkoff lands in Moscow", ""));
+        assert!(m.worth_fetching("Breaking", "Peskov says talks went well"));
+        // A country alone is in most world news.
+        assert!(!m.worth_fetching(
+            "Ukraine's wheat harvest breaks records",
+            "Farmers in Ukraine"
+        ));
+        assert!(m.worth_fetching("Ukraine ceasefire talks to resume", ""));
+        assert!(!m.worth_fetching("Local council approves new library", "Opening next spring"));
     }
 
     #[test]

@@ -68,10 +68,15 @@ fn kind_weight(kind: Kind, name: &str) -> f64 {
     match kind {
         Kind::Person => 1.0,
         Kind::Organisation => 0.7,
-        Kind::Place if gazetteer::COUNTRIES.iter().any(|(n, _, _)| *n == name) => 0.45,
+        Kind::Place if is_country(name) => 0.45,
         Kind::Place => 0.75,
         Kind::Other => 0.5,
     }
+}
+
+/// Whether a place name is a country's (countries are in most world news).
+pub fn is_country(name: &str) -> bool {
+    gazetteer::COUNTRIES.iter().any(|(n, _, _)| *n == name)
 }
 
 /// Sentences at or before this index are the title and lead.

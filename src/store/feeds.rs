@@ -91,6 +91,7 @@ impl Store {
     /// returns the freed pages to the file system a little at a time.
     pub fn prune_items(&mut self, before: i64) -> Result<usize> {
         let n = self.write(true, |tx| {
+            tx.prune_pages(before)?;
             Ok(tx.tx.execute(
                 "DELETE FROM items WHERE first_seen_at < ?1 AND banded = 0
                    AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.item_id = items.id AND m.matched = 1)

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_outbox.sql"),
     include_str!("migrations/0006_feed_health.sql"),
     include_str!("migrations/0007_compact_bands.sql"),
+    include_str!("migrations/0008_article_pages.sql"),
 ];
 
 /// The schema version this binary writes.
@@ -71,8 +72,11 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 mod bands;
 mod feeds;
 mod outbox;
+mod pages;
+
 use feeds::feed_state_row;
 pub use outbox::{AttemptResult, Delivery, DeliveryState, PausedSink};
+pub use pages::StoredPage;
 
 /// Which exact key made an item a duplicate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -541,8 +545,13 @@ impl StoreTx<'_> {
                 return Ok(Some(DuplicateOf::Guid));
             }
         }
-        if let Some(url) = &keys.canonical_url {
-            if exists("SELECT 1 FROM items WHERE canonical_url = ?1", url)? {
+        // The item's canonical URL and its page's, each against both stored
+        // columns: a link that redirects to an article another feed carried
+        // is that article.
+        for url in keys.urls() {
+            if exists("SELECT 1 FROM items WHERE canonical_url = ?1", &url)?
+                || exists("SELECT 1 FROM items WHERE page_url = ?1", &url)?
+            {
                 return Ok(Some(DuplicateOf::CanonicalUrl));
             }
         }
@@ -566,8 +575,8 @@ impl StoreTx<'_> {
     ) -> Result<i64> {
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO items (feed_id, guid, link, canonical_url, title, text, published_at,
-                                first_seen_at, content_hash, authors, categories)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                first_seen_at, content_hash, authors, categories, page_url)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?;
         stmt.execute(params![
             feed_id,
@@ -581,6 +590,7 @@ impl StoreTx<'_> {
             keys.content_hash.as_ref().map(|h| h.as_slice()),
             serde_json::to_string(&item.authors).unwrap_or_else(|_| "[]".into()),
             serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".into()),
+            keys.page_url,
         ])?;
         Ok(self.tx.last_insert_rowid())
     }
@@ -829,6 +839,7 @@ mod tests {
             name: "f".into(),
             url: url::Url::parse(url).unwrap(),
             interval: Duration::from_secs(60),
+            full_text: crate::config::FullText::Off,
         };
         store
             .sync_feeds(&[feed("https://a.example/rss")], 1)
@@ -876,6 +887,7 @@ mod tests {
             name: "f".into(),
             url: url::Url::parse("https://a.example/rss").unwrap(),
             interval: Duration::from_secs(60),
+            full_text: crate::config::FullText::Off,
         };
         let text = "Russian President Vladimir Putin declared a unilateral Easter ceasefire in Ukraine on Saturday, \
                     and Kyiv said it would mirror a real halt in fighting along the whole front line.";
@@ -888,6 +900,7 @@ mod tests {
             published: None,
             authors: Vec::new(),
             categories: Vec::new(),
+            page_url: None,
         };
         let fp = crate::neardup::fingerprint(&item.title, text).unwrap();
         store
@@ -903,11 +916,13 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(rows(&store), crate::neardup::BANDS as i64);
-        // A store written before migration 7: the old band table, no rows.
+        // A store written before migration 7: the old band table, no rows
+        // (and nothing of the later migrations).
         store
             .conn
             .execute_batch(
-                "DROP TABLE lsh_bands; DROP INDEX items_banded; ALTER TABLE items DROP COLUMN banded;
+                "DROP TABLE article_pages; DROP INDEX items_page_url; ALTER TABLE items DROP COLUMN page_url;
+                 DROP TABLE lsh_bands; DROP INDEX items_banded; ALTER TABLE items DROP COLUMN banded;
                  CREATE TABLE lsh_bands (key INTEGER NOT NULL, item_id INTEGER NOT NULL, seen_at INTEGER NOT NULL);",
             )
             .unwrap();
@@ -938,6 +953,7 @@ mod tests {
             name: "f".into(),
             url: url::Url::parse("https://a.example/rss").unwrap(),
             interval: Duration::from_secs(60),
+            full_text: crate::config::FullText::Off,
         };
         let item = |g: &str| Item {
             guid: g.into(),
@@ -948,6 +964,7 @@ mod tests {
             published: None,
             authors: Vec::new(),
             categories: Vec::new(),
+            page_url: None,
         };
         let text = "one two three four five six seven eight nine ten eleven twelve";
         let fp = crate::neardup::fingerprint("", text).unwrap();
