@@ -263,6 +263,9 @@ impl TextBuilder {
             }
             if c.is_whitespace() || c == '\u{200b}' || c == '\u{feff}' {
                 self.pending_space = true;
+            } else if c == '\u{ad}' || c == '\u{2060}' {
+                // A soft hyphen or word joiner splits a word only for layout:
+                // "Ukrai\u{ad}ne" is "Ukraine" to a reader and to matching.
             } else if !c.is_control() {
                 if self.pending_space && !self.current.is_empty() && !self.current.ends_with('\n') {
                     self.current.push(' ');
@@ -303,6 +306,14 @@ impl TextBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn soft_hyphens_do_not_split_words() {
+        assert_eq!(
+            html_to_text("<p>Selen&shy;skyj and Ukrai\u{ad}ne</p>"),
+            "Selenskyj and Ukraine"
+        );
+    }
 
     #[test]
     fn entities_are_decoded_once() {

@@ -44,6 +44,35 @@ const LABELS: &[&str] = &[
     "à lire aussi",
     "lire aussi",
     "sur le même sujet",
+    "related posts",
+    "you may also like",
+    "you might also like",
+    "more stories",
+    "more articles",
+    "further reading",
+    "comments",
+    "leave a reply",
+    "leave a comment",
+    "das könnte sie auch interessieren",
+    "das könnte dich auch interessieren",
+    "ähnliche beiträge",
+    "verwandte beiträge",
+    "verwandte artikel",
+    "weitere artikel",
+    "weitere beiträge",
+    "beiträge zum thema",
+    "auch interessant",
+    "weiterführende links",
+    "siehe auch",
+    "zum weiterlesen",
+    "kommentare",
+    "schreibe einen kommentar",
+    "artikel teilen",
+    "teilen",
+    "te puede interesar",
+    "noticias relacionadas",
+    "artículos relacionados",
+    "vous aimerez aussi",
 ];
 
 /// Hosts whose links make a paragraph a "follow us" sign-off.
@@ -67,6 +96,16 @@ pub fn clean(content: &str) -> String {
     let doc = Document::fragment(content);
     drop_after_marked_body(&doc);
     doc.select("figcaption").remove();
+    let total = text_len(&doc.select("#readability-page-1"));
+    for el in doc.select("[class], [id]").iter() {
+        // Never the whole article, whatever its wrapper is called.
+        if el.is("#readability-page-1") || text_len(&el) * 2 > total {
+            continue;
+        }
+        if is_named_furniture(&el) {
+            el.remove();
+        }
+    }
     for block in doc
         .select("p, div, section, span, h2, h3, h4, h5, h6, li, ul, ol")
         .iter()
@@ -118,11 +157,70 @@ fn is_marked_body(block: &Selection) -> bool {
     })
 }
 
+/// Class or id parts (split at `-`, `_` and spaces) of page furniture that
+/// Readability keeps inside an article: captions and photo credits, bylines
+/// and date lines, author boxes, related and "more" teasers, share bars,
+/// comment sections, tag lists. Readability has already removed what its
+/// own list catches; these are the ones it leaves.
+const FURNITURE_PARTS: &[&str] = &[
+    "caption",
+    "credit",
+    "credits",
+    "copyright",
+    "byline",
+    "dateline",
+    "postmetadata",
+    "metadata",
+    "meta",
+    "author",
+    "authors",
+    "bio",
+    "related",
+    "teaser",
+    "teasers",
+    "recommended",
+    "share",
+    "sharing",
+    "social",
+    "comments",
+    "comment",
+    "respond",
+    "tags",
+    "breadcrumb",
+    "breadcrumbs",
+    "newsletter",
+];
+
+fn is_named_furniture(el: &Selection) -> bool {
+    let class = el.attr("class").unwrap_or_default().to_lowercase();
+    let id = el.attr("id").unwrap_or_default().to_lowercase();
+    // Long ids are slugs of headings ("sharing-with-a-single-developer").
+    let id = (id.split(['-', '_']).count() <= 3).then_some(id);
+    class
+        .split_whitespace()
+        .chain(id.as_deref())
+        .any(names_furniture)
+}
+
+/// One class or id token: a furniture part, not negated ("no_caption",
+/// "has-comments").
+fn names_furniture(token: &str) -> bool {
+    let parts: Vec<&str> = token.split(['-', '_']).filter(|p| !p.is_empty()).collect();
+    parts.iter().enumerate().any(|(i, p)| {
+        FURNITURE_PARTS.contains(p)
+            && !(i > 0 && matches!(parts[i - 1], "no" | "has" | "with" | "without" | "show"))
+    })
+}
+
+fn text_len(el: &Selection) -> usize {
+    el.text().chars().filter(|c| !c.is_whitespace()).count()
+}
+
 fn fold(s: &str) -> String {
     s.split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
-        .trim_end_matches([':', '.', '…', '»', '›', '>'])
+        .trim_end_matches([':', '.', '…', '»', '›', '>', '!', '?'])
         .trim()
         .to_lowercase()
 }
@@ -212,6 +310,22 @@ mod tests {
         assert_eq!(
             text,
             "By Jane Roe\n\nThe envoy met the president for five hours.\n\nTalks will continue next week, officials said."
+        );
+    }
+
+    #[test]
+    fn named_furniture_goes_but_not_slugs_states_or_content() {
+        let html = r#"<div id="readability-page-1"><div class="entry-content">
+            <p>The envoy met the president for five hours on Friday in the city.</p>
+            <div class="author-bio"><p>Jane writes about diplomacy.</p></div>
+            <p class="wp-caption-text">The envoy arrives. Photo: Agency</p>
+            <div class="item no_caption"><p>Talks will resume next week, officials said.</p></div>
+            <h2 id="sharing-with-a-single-developer">Sharing with one developer</h2>
+            <div class="related-posts"><a href="/x">Another story</a></div></div></div>"#;
+        assert_eq!(
+            cleaned(html),
+            "The envoy met the president for five hours on Friday in the city.\n\n\
+             Talks will resume next week, officials said.\n\nSharing with one developer"
         );
     }
 

@@ -12,6 +12,7 @@ pub mod body;
 mod cleanup;
 pub mod jsonld;
 pub mod meta;
+mod prune;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -46,6 +47,9 @@ pub enum Method {
     Readability,
     /// The publisher's JSON-LD `articleBody`.
     JsonLd,
+    /// The element the page marks as its article (`itemprop=articleBody`, a
+    /// CMS body class), when Readability's block lay outside it.
+    Container,
     /// The page's paragraphs, when neither of the above found an article.
     Paragraphs,
     /// Nothing readable on the page.
@@ -95,6 +99,8 @@ pub fn extract_html_with(html: &str, url: Option<&Url>, steps: body::Steps) -> A
     }
     let cfg = dom_smoothie::Config {
         max_elements_to_parse: MAX_ELEMENTS,
+        // The cleanup after Readability reads class names.
+        keep_classes: true,
         ..dom_smoothie::Config::default()
     };
     let page_url = url.map(Url::as_str);
@@ -114,7 +120,7 @@ pub fn extract_html_with(html: &str, url: Option<&Url>, steps: body::Steps) -> A
         .collect();
     let ld = jsonld::read(ld_blocks.iter().map(String::as_str));
     let mut meta = meta::read(&readability.doc, ld.as_ref(), url);
-    let (text, method, byline) = body::main_text(html, &mut readability, ld.as_ref(), steps);
+    let (text, method, byline) = body::main_text(&mut readability, ld.as_ref(), steps);
     meta::add_byline(&mut meta, byline.as_deref());
     Article {
         title: meta.title,
