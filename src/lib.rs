@@ -3,8 +3,8 @@
 //! The pipeline, one function call per arrow (see ARCHITECTURE.md):
 //!
 //! ```text
-//! fetch → parse → normalise → dedup → match → store + alert
-//! feeds::fetch → feeds::parse → feeds::normalize → dedup → matching → store (alerts in the same transaction)
+//! fetch → parse → normalise → (full text) → dedup → match → store + alert
+//! feeds::fetch → feeds::parse → feeds::normalize → fulltext + article → dedup → matching → store (alerts in the same transaction)
 //! ```
 //!
 //! [`pipeline::Pipeline::poll_feed`] runs it for one feed; [`poll`] runs it

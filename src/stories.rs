@@ -56,6 +56,22 @@ pub struct Article {
 /// first; the title is the `<title>` or the first line.
 pub fn article_from_text(raw: &str) -> (String, String) {
     let trimmed = raw.trim_start();
+    // A whole news page: its article, without the site around it.
+    let lower_head = trimmed[..trimmed.len().min(4096)].to_ascii_lowercase();
+    if lower_head.starts_with('<') && (lower_head.contains("<html") || lower_head.contains("<body"))
+    {
+        let a = crate::article::extract_html(raw, None);
+        if !a.text.trim().is_empty() {
+            let title = a.title.unwrap_or_default();
+            let text = a
+                .text
+                .split("\n\n")
+                .filter(|p| p.trim() != title)
+                .collect::<Vec<_>>()
+                .join("\n\n");
+            return (title, text);
+        }
+    }
     let looks_html = trimmed.starts_with('<')
         && (trimmed.contains("</p>") || trimmed.to_ascii_lowercase().contains("<html"));
     let text = if looks_html {
@@ -204,8 +220,21 @@ mod tests {
             article_from_text("Envoy meets Putin\nA heading\nFirst   para.\n\nSecond para.");
         assert_eq!(t, "Envoy meets Putin");
         assert_eq!(b, "A heading\n\nFirst para.\n\nSecond para.");
-        let (t, b) = article_from_text("<html><head><title>x</title></head><body><h1>Head</h1><p>One.</p><p>Two.</p></body></html>");
+        let (t, b) = article_from_text("<html><head><title>Head - Site</title></head><body><h1>Head</h1><p>One.</p><p>Two.</p></body></html>");
         assert_eq!(t, "Head");
         assert_eq!(b, "One.\n\nTwo.");
+        // A saved news page: the article without the site's navigation.
+        let page = format!(
+            "<html><head><title>Envoy meets Putin - Daily</title></head><body>\
+             <nav><ul><li><a href=/>Home</a></li><li><a href=/w>World</a></li><li><a href=/s>Sport</a></li></ul></nav>\
+             <article><h1>Envoy meets Putin</h1><p>{}</p><p>{}</p></article>\
+             <footer><p>Copyright Daily. Subscribe to our newsletter for more.</p></footer></body></html>",
+            "US special envoy Steve Witkoff met Vladimir Putin in St Petersburg on Friday for talks.".repeat(3),
+            "Kremlin spokesman Dmitry Peskov said relations were being normalised step by step.".repeat(3)
+        );
+        let (t, b) = article_from_text(&page);
+        assert_eq!(t, "Envoy meets Putin");
+        assert!(b.starts_with("US special envoy"), "{b}");
+        assert!(!b.contains("Home") && !b.contains("newsletter"), "{b}");
     }
 }

@@ -93,16 +93,40 @@ fn title(doc: &Document, ld: Option<&LdArticle>, site: Option<&str>) -> Option<S
     // The headline on the page, when the <title> confirms it, beats a
     // sharing variant in og:title: two sources agree on it.
     if let Some(t) = &from_title_tag {
-        if let Some(h) = h1.iter().find(|h| h.eq_ignore_ascii_case(t)) {
+        if let Some(h) = h1.iter().find(|h| same_headline(h, t)) {
             return Some(clip(h));
         }
     }
+    // A page with exactly one h1 says what it is about there; a one-word
+    // <title> ("Home", "Article") says less.
+    let only_h1 = (h1.len() == 1).then(|| h1[0].clone());
+    let from_title_tag = match (from_title_tag, &only_h1) {
+        (Some(t), Some(h))
+            if t.split_whitespace().count() < 2 && h.split_whitespace().count() >= 3 =>
+        {
+            None
+        }
+        (t, _) => t,
+    };
     let t = declared
         .map(|d| strip_site_suffix(&d, site))
         .or(from_title_tag)
-        // A page with exactly one h1 says what it is about there.
-        .or_else(|| (h1.len() == 1).then(|| h1[0].clone()))?;
+        .or(only_h1)?;
     Some(clip(&t))
+}
+
+/// Whether the `<title>` is the headline, or the headline and then a
+/// separator and the site's name.
+fn same_headline(h1: &str, title: &str) -> bool {
+    if h1.eq_ignore_ascii_case(title) {
+        return true;
+    }
+    title.len() > h1.len()
+        && title.is_char_boundary(h1.len())
+        && title[..h1.len()].eq_ignore_ascii_case(h1)
+        && title[h1.len()..]
+            .trim_start()
+            .starts_with(['|', '-', '–', '—', ':', '·', '»'])
 }
 
 /// "Headline - Site", "Headline | Section | Site" → "Headline". The tail goes
