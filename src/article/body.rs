@@ -262,6 +262,11 @@ fn paragraphs(doc: &dom_query::Document) -> String {
             }
             out.push_str(&t);
             if out.len() > crate::extract::MAX_TEXT_BYTES {
+                let mut end = crate::extract::MAX_TEXT_BYTES;
+                while !out.is_char_boundary(end) {
+                    end -= 1;
+                }
+                out.truncate(end);
                 break;
             }
         }

@@ -164,3 +164,48 @@ fn is_cjk(c: char) -> bool {
     matches!(c as u32,
         0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xac00..=0xd7af | 0xf900..=0xfaff)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_pages_give_bounded_text_not_errors() {
+        // Nesting far beyond any article: the flat scan, no tree.
+        let deep = format!("{}<p>Envoy meets Putin.</p>", "<div>".repeat(100_000));
+        let a = extract(deep.as_bytes(), Some("text/html"), None);
+        assert_eq!(a.method, Method::Paragraphs);
+        assert!(a.text.contains("Envoy meets Putin."));
+        // More elements than Readability is allowed to parse: the paragraph scan.
+        let wide = format!(
+            "<html><body>{}<p>{}</p></body></html>",
+            "<span>x</span>".repeat(MAX_ELEMENTS + 10),
+            "The envoy met the president in St Petersburg for five hours on Friday."
+        );
+        let a = extract(wide.as_bytes(), None, None);
+        assert_eq!(a.method, Method::Paragraphs);
+        assert!(a.text.contains("five hours"));
+        // Not HTML at all, and nothing at all.
+        let junk: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
+        assert!(extract(&junk, None, None).text.len() <= crate::extract::MAX_TEXT_BYTES + 4);
+        assert_eq!(extract(b"", None, None).text, "");
+    }
+
+    #[test]
+    fn a_declared_charset_that_lies_is_overruled_by_the_bytes() {
+        let page = "<html><head><meta charset=gb2312><title>Saint-Pétersbourg : l’envoyé rencontre Poutine</title></head>\
+                    <body><p>x</p></body></html>";
+        let a = extract(page.as_bytes(), Some("text/html; charset=gb2312"), None);
+        assert_eq!(a.encoding, "UTF-8");
+        assert_eq!(
+            a.title.as_deref(),
+            Some("Saint-Pétersbourg : l’envoyé rencontre Poutine")
+        );
+        let (gbk, _, _) = encoding_rs::GBK.encode(
+            "<html><head><meta charset=gb2312><title>河北新闻</title></head><body></body></html>",
+        );
+        let a = extract(&gbk, None, None);
+        assert_eq!(a.encoding, "GBK");
+        assert_eq!(a.title.as_deref(), Some("河北新闻"));
+    }
+}
