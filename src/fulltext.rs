@@ -17,7 +17,7 @@ use url::Url;
 use crate::article;
 use crate::config::{FeedConfig, FullText};
 use crate::dedup::ExactKeys;
-use crate::feeds::fetch::{Fetched, Fetcher, Validators};
+use crate::feeds::fetch::{Fetched, Fetcher};
 use crate::feeds::normalize::Item;
 use crate::pipeline::{FeedError, MatchContext};
 use crate::store::{Store, StoreError, StoredPage};
@@ -165,7 +165,7 @@ pub async fn fetch_page(fetcher: &Fetcher, link: &str, now: DateTime<Utc>) -> St
             return page;
         }
     };
-    let body = match fetcher.fetch(&url, &Validators::default()).await {
+    let body = match fetcher.fetch_page(&url).await {
         Ok(Fetched::Body(b)) => b,
         Ok(Fetched::NotModified { status }) => {
             page.status = Some(status);

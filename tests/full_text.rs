@@ -65,14 +65,20 @@ struct Setup {
     cfg: PathBuf,
 }
 
+/// Article pages in these tests are on 127.0.0.1, which storywatch refuses
+/// for links from feeds unless told otherwise.
 fn setup(feeds: &str) -> Setup {
+    setup_with(&format!("[fetch]\nallow_private = true\n\n{feeds}"))
+}
+
+fn setup_with(rest: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_path_buf();
     std::fs::write(path.join("reference.txt"), REFERENCE).unwrap();
     let cfg = path.join("storywatch.toml");
     std::fs::write(
         &cfg,
-        format!("[[story]]\nid = \"talks\"\narticle = \"reference.txt\"\n\n{feeds}"),
+        format!("{rest}\n[[story]]\nid = \"talks\"\narticle = \"reference.txt\"\n"),
     )
     .unwrap();
     Setup {
@@ -131,6 +137,22 @@ fn site() -> TestServer {
                  <p>Residents welcomed the decision at a meeting on Tuesday evening, the council said.</p>")),
             "/world/long-summary" => html(page(&host, "/world/long-summary", BODY)),
             "/world/server-error" => Response::new(500, "oops"),
+            "/redirect" => {
+                let port = host.rsplit(':').next().unwrap_or("");
+                Response::new(302, "").header("Location", &format!("http://127.0.0.1:{port}/secret"))
+            }
+            "/secret" => html(page(&host, "/secret", BODY)),
+            "/private.rss" => {
+                let port = host.rsplit(':').next().unwrap_or("").to_string();
+                let localhost = format!("localhost:{port}");
+                Response::new(
+                    200,
+                    rss(&[
+                        item(&host, "p1", "/world/envoy-returns", "Witkoff to travel again", "Details to follow."),
+                        item(&localhost, "p2", "/redirect", "Peskov on Witkoff trip", "Brief."),
+                    ]),
+                )
+            }
             _ => Response::new(404, "not found"),
         }
     })
@@ -318,5 +340,55 @@ fn extract_reads_a_page_from_a_url_or_a_file() {
         stderr(&out).contains(&dead) && stderr(&out).contains("500"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn links_to_private_addresses_are_refused_unless_allowed() {
+    let server = site();
+    // The operator's own feed URL is trusted; the links in it are not.
+    let s = setup_with(&format!(
+        "[[feed]]\nname = \"news\"\nurl = \"{}\"\nfull_text = true\n",
+        server.url("/private.rss")
+    ));
+    let j = poll_json(&run(&s.cfg, &["poll", "--json"]));
+    assert_eq!(j["items_new"], 2, "{j}");
+    assert_eq!(j["pages_used"], 0, "{j}");
+    assert_eq!(j["pages_failed"], 2, "{j}");
+    assert_eq!(server.requests_to("/world/envoy-returns").len(), 0);
+    assert_eq!(server.requests_to("/redirect").len(), 0);
+    assert_eq!(item_text(&s.dir, "p1"), "Details to follow.");
+    let errors: Vec<String> = db(&s.dir)
+        .prepare("SELECT error FROM article_pages ORDER BY url")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(errors.len(), 2);
+    for e in &errors {
+        assert!(e.contains("refused") && e.contains("allow_private"), "{e}");
+    }
+
+    // A host the operator lists may be private, but a redirect from it to
+    // an address not listed is refused before any request reaches it.
+    let s = setup_with(&format!(
+        "[fetch]\nallow_hosts = [\"localhost\"]\n\n[[feed]]\nname = \"news\"\nurl = \"{}\"\nfull_text = true\n",
+        server.url("/private.rss")
+    ));
+    let j = poll_json(&run(&s.cfg, &["poll", "--json"]));
+    assert_eq!(j["pages_failed"], 2, "{j}");
+    assert_eq!(server.requests_to("/redirect").len(), 1);
+    assert_eq!(server.requests_to("/secret").len(), 0);
+    let redirect_error: String = db(&s.dir)
+        .query_row(
+            "SELECT error FROM article_pages WHERE url LIKE '%/redirect'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        redirect_error.contains("refused") && redirect_error.contains("127.0.0.1"),
+        "{redirect_error}"
     );
 }

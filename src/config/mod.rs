@@ -141,6 +141,11 @@ pub struct PollConfig {
     pub max_interval: Duration,
     pub disable_after: u32,
     pub alert_after: Duration,
+    /// `[fetch] allow_private`: article links may lead to loopback, private,
+    /// link-local and other non-public addresses (an intranet).
+    pub allow_private: bool,
+    /// `[fetch] allow_hosts`: hosts whose article links may be non-public.
+    pub allow_hosts: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,6 +263,8 @@ struct RawConfig {
     delivery: sinks::RawDelivery,
     #[serde(default)]
     service: RawService,
+    #[serde(default)]
+    fetch: RawFetch,
 }
 
 /// An included file: feeds only.
@@ -266,6 +273,15 @@ struct RawConfig {
 struct RawInclude {
     #[serde(default, rename = "feed")]
     feeds: Vec<RawFeed>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFetch {
+    #[serde(default)]
+    allow_private: bool,
+    #[serde(default)]
+    allow_hosts: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -521,7 +537,15 @@ impl Validator<'_> {
             Some(p) => base_dir.join(p.into_inner()),
             None => base_dir.join(DEFAULT_DB_FILE),
         };
-        let poll = self.poll(raw.poll);
+        let mut poll = self.poll(raw.poll);
+        poll.allow_private = raw.fetch.allow_private;
+        poll.allow_hosts = raw
+            .fetch
+            .allow_hosts
+            .iter()
+            .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect();
         let mut names = HashSet::new();
         let feeds = self.feeds(raw.feeds, base_dir, poll.interval, &mut names);
         let includes: Vec<String> = raw
@@ -867,6 +891,8 @@ impl Validator<'_> {
             max_interval,
             disable_after,
             alert_after,
+            allow_private: false,
+            allow_hosts: Vec::new(),
         }
     }
 

@@ -13,11 +13,13 @@ use reqwest::header::{self, HeaderMap};
 use reqwest::StatusCode;
 use url::Url;
 
+use super::guard::{Guard, GuardedResolver};
 use super::hosts::HostPool;
 use crate::config::PollConfig;
 
 const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
     application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5";
+const PAGE_ACCEPT: &str = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5";
 const MAX_REDIRECTS: usize = 5;
 /// `Retry-After` beyond this is treated as this: a publisher cannot park a feed for weeks.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
@@ -67,6 +69,9 @@ pub enum FetchError {
     TooLarge { limit: u64 },
     #[error("request failed: {0}")]
     Request(String),
+    /// An article link (or a redirect) to an address storywatch may not reach.
+    #[error("{0}")]
+    Refused(String),
     #[error("cannot read {}: {source}", path.display())]
     File {
         path: PathBuf,
@@ -94,6 +99,10 @@ impl FetchError {
 
 pub struct Fetcher {
     client: reqwest::Client,
+    /// For article pages: links strangers wrote, so it only reaches public
+    /// addresses (see [`super::guard`]).
+    page_client: reqwest::Client,
+    guard: std::sync::Arc<Guard>,
     hosts: std::sync::Arc<HostPool>,
     max_body: u64,
     timeout: Duration,
@@ -110,18 +119,44 @@ impl Fetcher {
         // reqwest is built without a default crypto provider; ring is lighter
         // than aws-lc-rs. Installing twice is harmless (the first one stays).
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .user_agent(cfg.user_agent.clone())
-            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
-            .timeout(cfg.timeout)
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(cfg.user_agent.clone())
+                .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
+                .timeout(cfg.timeout)
+                .gzip(true)
+                .brotli(true)
+                .deflate(true)
+        };
+        let client = builder()
             .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
-            .gzip(true)
-            .brotli(true)
-            .deflate(true)
+            .build()
+            .map_err(|e| FetchError::Request(chain(&e)))?;
+        let guard = std::sync::Arc::new(Guard {
+            allow_private: cfg.allow_private,
+            allow_hosts: cfg.allow_hosts.clone(),
+        });
+        let redirect_guard = guard.clone();
+        let page_client = builder()
+            .dns_resolver(std::sync::Arc::new(GuardedResolver {
+                guard: guard.clone(),
+            }))
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() > MAX_REDIRECTS {
+                    return attempt
+                        .error(format!("too many redirects (more than {MAX_REDIRECTS})"));
+                }
+                match redirect_guard.check_url(attempt.url()) {
+                    Ok(()) => attempt.follow(),
+                    Err(reason) => attempt.error(reason),
+                }
+            }))
             .build()
             .map_err(|e| FetchError::Request(chain(&e)))?;
         Ok(Fetcher {
             client,
+            page_client,
+            guard,
             hosts: std::sync::Arc::new(HostPool::new(cfg.concurrency.get(), cfg.per_host.get())),
             max_body: cfg.max_body,
             timeout: cfg.timeout,
@@ -133,8 +168,32 @@ impl Fetcher {
         if url.scheme() == "file" {
             return self.fetch_file(url, validators).await;
         }
+        self.fetch_with(&self.client, url, validators, ACCEPT).await
+    }
+
+    /// Fetches an article page a feed links to: only over HTTP(S), only to
+    /// public addresses unless the config allows more, with the same host
+    /// limits, timeout and size cap as feeds.
+    pub async fn fetch_page(&self, url: &Url) -> Result<Fetched, FetchError> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(FetchError::Refused(format!(
+                "refused: {url} is not an http(s) link"
+            )));
+        }
+        self.guard.check_url(url).map_err(FetchError::Refused)?;
+        self.fetch_with(&self.page_client, url, &Validators::default(), PAGE_ACCEPT)
+            .await
+    }
+
+    async fn fetch_with(
+        &self,
+        client: &reqwest::Client,
+        url: &Url,
+        validators: &Validators,
+        accept: &str,
+    ) -> Result<Fetched, FetchError> {
         let _permit = self.hosts.acquire(url.host_str().unwrap_or("")).await;
-        let mut req = self.client.get(url.clone()).header(header::ACCEPT, ACCEPT);
+        let mut req = client.get(url.clone()).header(header::ACCEPT, accept);
         if let Some(etag) = &validators.etag {
             req = req.header(header::IF_NONE_MATCH, etag);
         }
@@ -231,6 +290,10 @@ impl Fetcher {
     }
 
     fn classify(&self, e: reqwest::Error) -> FetchError {
+        let full = chain(&e);
+        if let Some(i) = full.find("refused: ") {
+            return FetchError::Refused(full[i..].to_string());
+        }
         if e.is_timeout() {
             FetchError::Timeout(self.timeout)
         } else if e.is_redirect() {

@@ -4,6 +4,7 @@
 pub mod charset;
 pub mod dates;
 pub mod fetch;
+pub mod guard;
 pub mod hints;
 pub mod hosts;
 pub mod normalize;
