@@ -115,8 +115,10 @@ pub async fn complete(
     .await
     .map_err(|e| FeedError::Task(e.to_string()))??;
 
-    let mut to_fetch = Vec::new();
+    // One fetch per link, whichever entries share it.
+    let mut to_fetch: Vec<(String, Vec<usize>)> = Vec::new();
     for (i, stored, is_known) in known {
+        let link = items[i].link.clone().unwrap_or_default();
         match (is_known, stored) {
             (true, _) => {}
             (false, Some(page)) => {
@@ -124,27 +126,33 @@ pub async fn complete(
                     out.reused += 1;
                 }
             }
-            (false, None) if to_fetch.len() < MAX_PAGES_PER_POLL => to_fetch.push(i),
-            (false, None) => out.deferred += 1,
+            (false, None) => {
+                if let Some((_, same)) = to_fetch.iter_mut().find(|(l, _)| *l == link) {
+                    same.push(i);
+                } else if to_fetch.len() < MAX_PAGES_PER_POLL {
+                    to_fetch.push((link, vec![i]));
+                } else {
+                    out.deferred += 1;
+                }
+            }
         }
     }
     if out.deferred > 0 {
         tracing::info!(feed = %feed.name, deferred = out.deferred, "more entries than page fetches per poll; the rest keep their feed text");
     }
-    let fetched: Vec<(usize, StoredPage)> = futures_util::stream::iter(to_fetch)
-        .map(|i| {
-            let link = items[i].link.clone().unwrap_or_default();
-            async move { (i, fetch_page(fetcher, &link, now).await) }
-        })
+    let fetched: Vec<(Vec<usize>, StoredPage)> = futures_util::stream::iter(to_fetch)
+        .map(|(link, entries)| async move { (entries, fetch_page(fetcher, &link, now).await) })
         .buffer_unordered(CONCURRENT_PAGES)
         .collect()
         .await;
-    for (i, page) in fetched {
-        if apply(&mut items[i], &page) {
-            out.completed += 1;
-        } else {
-            out.failed += 1;
-            tracing::debug!(feed = %feed.name, url = %page.url, error = ?page.error, "article page gave no text; keeping the feed text");
+    for (entries, page) in fetched {
+        for i in entries {
+            if apply(&mut items[i], &page) {
+                out.completed += 1;
+            } else {
+                out.failed += 1;
+                tracing::debug!(feed = %feed.name, url = %page.url, error = ?page.error, "article page gave no text; keeping the feed text");
+            }
         }
         out.pages.push(page);
     }

@@ -121,6 +121,13 @@ fn site() -> TestServer {
                 200,
                 rss(&[item(&host, "w1", "/syndicated/envoy-copy", "Witkoff to travel again (wire)", "From the wire.")]),
             ),
+            "/twice.rss" => Response::new(
+                200,
+                rss(&[
+                    item(&host, "t1", "/world/envoy-returns", "Witkoff to travel again", "Details to follow."),
+                    item(&host, "t2", "/world/envoy-returns", "Witkoff trip: update", "More soon."),
+                ]),
+            ),
             "/all.rss" => Response::new(
                 200,
                 rss(&[item(&host, "a1", "/local/library", "Council approves new library", "It opens in spring.")]),
@@ -390,5 +397,22 @@ fn links_to_private_addresses_are_refused_unless_allowed() {
     assert!(
         redirect_error.contains("refused") && redirect_error.contains("127.0.0.1"),
         "{redirect_error}"
+    );
+}
+
+#[test]
+fn entries_sharing_a_link_share_one_fetch() {
+    let server = site();
+    let s = setup(&format!(
+        "[[feed]]\nname = \"twice\"\nurl = \"{}\"\nfull_text = true\n",
+        server.url("/twice.rss")
+    ));
+    let j = poll_json(&run(&s.cfg, &["poll", "--json"]));
+    assert_eq!(server.requests_to("/world/envoy-returns").len(), 1, "{j}");
+    // Same canonical URL: the second entry is a duplicate of the first.
+    assert_eq!(
+        (j["items_new"].as_u64(), j["items_duplicate"].as_u64()),
+        (Some(1), Some(1)),
+        "{j}"
     );
 }
