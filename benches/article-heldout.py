@@ -62,55 +62,57 @@ def key(page):
         page["id"]).replace(".html", "")[:60]
 
 
-def run_sw(binary, page, timeout, reuse):
-    cache = os.path.join(OUT, "sw", key(page) + ".json")
+def cached(tool, page, reuse, extract):
+    """Runs `extract(res)` on a fresh result record, timed, unless a cached one may be reused."""
+    cache = os.path.join(OUT, tool, key(page) + ".json")
     if reuse and os.path.exists(cache):
         with open(cache, encoding="utf-8") as f:
             return json.load(f)
-    env = {k: v for k, v in os.environ.items() if k != "STORYWATCH_CONFIG"}
-    t0 = time.perf_counter()
     res = {"status": "ok", "text": "", "method": None, "secs": None, "error": None}
-    try:
-        out = subprocess.run([binary, "extract", "--json", page["path"]], capture_output=True,
-                             timeout=timeout, env=env, cwd=tempfile.gettempdir())
-        if out.returncode != 0:
-            res.update(status="crash", error=f"rc={out.returncode}: " + out.stderr.decode("utf-8", "replace")[-400:])
-        else:
-            try:
-                j = json.loads(out.stdout)
-                res["text"] = j.get("text") or ""
-                res["method"] = j.get("method")
-            except Exception as e:  # noqa: BLE001
-                res.update(status="crash", error=f"bad json: {e}")
-    except subprocess.TimeoutExpired:
-        res.update(status="timeout", error=f">{timeout}s")
+    t0 = time.perf_counter()
+    extract(res)
     res["secs"] = time.perf_counter() - t0
     if res["status"] == "ok" and not res["text"].strip():
         res["status"] = "empty"
     with open(cache, "w", encoding="utf-8") as f:
         json.dump(res, f, ensure_ascii=False)
     return res
+
+
+def run_sw(binary, page, timeout, reuse):
+    env = {k: v for k, v in os.environ.items() if k != "STORYWATCH_CONFIG"}
+
+    def extract(res):
+        try:
+            out = subprocess.run([binary, "extract", "--json", page["path"]], capture_output=True,
+                                 timeout=timeout, env=env, cwd=tempfile.gettempdir())
+        except subprocess.TimeoutExpired:
+            res.update(status="timeout", error=f">{timeout}s")
+            return
+        if out.returncode != 0:
+            res.update(status="crash", error=f"rc={out.returncode}: " + out.stderr.decode("utf-8", "replace")[-400:])
+            return
+        try:
+            j = json.loads(out.stdout)
+            res["text"] = j.get("text") or ""
+            res["method"] = j.get("method")
+        except Exception as e:  # noqa: BLE001
+            res.update(status="crash", error=f"bad json: {e}")
+
+    return cached("sw", page, reuse, extract)
 
 
 def run_traf(page, reuse):
-    cache = os.path.join(OUT, "traf", key(page) + ".json")
-    if reuse and os.path.exists(cache):
-        with open(cache, encoding="utf-8") as f:
-            return json.load(f)
     with open(page["path"], "rb") as f:
         raw = f.read()
-    t0 = time.perf_counter()
-    res = {"status": "ok", "text": "", "error": None}
-    try:
-        res["text"] = trafilatura.extract(raw, url=page["url"], include_comments=False) or ""
-    except Exception as e:  # noqa: BLE001
-        res.update(status="crash", error=repr(e))
-    res["secs"] = time.perf_counter() - t0
-    if res["status"] == "ok" and not res["text"].strip():
-        res["status"] = "empty"
-    with open(cache, "w", encoding="utf-8") as f:
-        json.dump(res, f, ensure_ascii=False)
-    return res
+
+    def extract(res):
+        try:
+            res["text"] = trafilatura.extract(raw, url=page["url"], include_comments=False) or ""
+        except Exception as e:  # noqa: BLE001
+            res.update(status="crash", error=repr(e))
+
+    return cached("traf", page, reuse, extract)
 
 
 def score(page, text):

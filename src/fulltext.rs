@@ -8,8 +8,6 @@
 //! failures too, so no page is fetched twice; a page that yields nothing
 //! leaves the entry with its feed text.
 
-use std::sync::{Arc, Mutex};
-
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use url::Url;
@@ -19,8 +17,8 @@ use crate::config::{FeedConfig, FullText};
 use crate::dedup::ExactKeys;
 use crate::feeds::fetch::{Fetched, Fetcher};
 use crate::feeds::normalize::Item;
-use crate::pipeline::{FeedError, MatchContext};
-use crate::store::{Store, StoreError, StoredPage};
+use crate::pipeline::{FeedError, MatchContext, Pipeline};
+use crate::store::{StoreError, StoredPage};
 
 /// Entries whose own text is shorter than this are "short" for `"auto"`.
 pub const SHORT_TEXT_CHARS: usize = 400;
@@ -74,13 +72,12 @@ pub fn wants_page(mode: FullText, ctx: &MatchContext, item: &Item) -> bool {
 /// Fetches the pages of the new, qualifying entries of one feed and puts
 /// their text into `items`.
 pub async fn complete(
-    fetcher: &Fetcher,
-    store: &Arc<Mutex<Store>>,
-    ctx: &MatchContext,
+    pipeline: &Pipeline,
     feed: &FeedConfig,
     items: &mut [Item],
     now: DateTime<Utc>,
 ) -> Result<Completed, FeedError> {
+    let (fetcher, ctx) = (&pipeline.fetcher, &*pipeline.matching);
     let mut out = Completed::default();
     if feed.full_text == FullText::Off {
         return Ok(out);
@@ -99,21 +96,20 @@ pub async fn complete(
             (i, ExactKeys::of(&items[i]), link)
         })
         .collect();
-    let (store2, feed_name) = (store.clone(), feed.name.clone());
-    let known = tokio::task::spawn_blocking(move || {
-        let guard = store2.lock().unwrap_or_else(|p| p.into_inner());
-        lookups
-            .into_iter()
-            .map(|(i, keys, link)| {
-                if guard.is_known_item(&feed_name, &keys)? {
-                    return Ok((i, None, true));
-                }
-                Ok((i, guard.page(&link)?, false))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()
-    })
-    .await
-    .map_err(|e| FeedError::Task(e.to_string()))??;
+    let feed_name = feed.name.clone();
+    let known = pipeline
+        .blocking(move |store| {
+            lookups
+                .into_iter()
+                .map(|(i, keys, link)| {
+                    if store.is_known_item(&feed_name, &keys)? {
+                        return Ok((i, None, true));
+                    }
+                    Ok((i, store.page(&link)?, false))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()
+        })
+        .await?;
 
     // One fetch per link, whichever entries share it.
     let mut to_fetch: Vec<(String, Vec<usize>)> = Vec::new();
@@ -221,9 +217,7 @@ pub async fn fetch_page(fetcher: &Fetcher, link: &str, now: DateTime<Utc>) -> St
     page.authors = a.authors;
     page.language = a.language;
     page.text = a.text;
-    page.method = serde_json::to_value(a.method)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string));
+    page.method = Some(a.method.as_str().to_string());
     page
 }
 

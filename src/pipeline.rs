@@ -210,15 +210,7 @@ impl Pipeline {
                 let (mut items, repaired, hint) =
                     parse_in_background(bytes, content_type, final_url, now).await?;
                 report.repaired = repaired;
-                let full = crate::fulltext::complete(
-                    &self.fetcher,
-                    &self.store,
-                    &self.matching,
-                    feed,
-                    &mut items,
-                    now,
-                )
-                .await?;
+                let full = crate::fulltext::complete(self, feed, &mut items, now).await?;
                 self.metrics.pages("text", full.completed);
                 self.metrics.pages("failed", full.failed);
                 self.metrics.pages("reused", full.reused);
@@ -481,7 +473,7 @@ impl Pipeline {
     }
 
     /// Runs a store operation on the blocking pool (SQLite calls block).
-    async fn blocking<T: Send + 'static>(
+    pub(crate) async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, FeedError> {

@@ -279,16 +279,21 @@ fn always_skips_the_pre_filter_and_auto_skips_long_entries() {
     assert!(item_text(&s.dir, "a1").contains("Residents welcomed the decision"));
 }
 
+/// `storywatch extract ARGS` in `dir`, where no config file is.
+fn extract_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    common::storywatch()
+        .arg("extract")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn extract_reads_a_page_from_a_url_or_a_file() {
     let server = site();
     let url = server.url("/world/envoy-returns");
-    let out = common::storywatch()
-        .args(["extract", "--json", &url])
-        .env_remove("STORYWATCH_CONFIG")
-        .current_dir(std::env::temp_dir())
-        .output()
-        .unwrap();
+    let out = extract_in(&std::env::temp_dir(), &["--json", &url]);
     assert!(out.status.success(), "{}", stderr(&out));
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(j["title"], "Witkoff to travel to Russia again");
@@ -304,12 +309,7 @@ fn extract_reads_a_page_from_a_url_or_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("page.html");
     std::fs::write(&file, page("example.org", "/world/envoy-returns", BODY)).unwrap();
-    let out = common::storywatch()
-        .args(["extract", file.to_str().unwrap()])
-        .env_remove("STORYWATCH_CONFIG")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let out = extract_in(dir.path(), &[file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let human = stdout(&out);
     assert!(
@@ -323,12 +323,7 @@ fn extract_reads_a_page_from_a_url_or_a_file() {
     assert!(human.contains("Sergei Lavrov"), "{human}");
 
     // A missing file and a dead URL are named in the error.
-    let out = common::storywatch()
-        .args(["extract", "/nonexistent/page.html"])
-        .env_remove("STORYWATCH_CONFIG")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let out = extract_in(dir.path(), &["/nonexistent/page.html"]);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("/nonexistent/page.html"),
@@ -336,12 +331,7 @@ fn extract_reads_a_page_from_a_url_or_a_file() {
         stderr(&out)
     );
     let dead = server.url("/world/server-error");
-    let out = common::storywatch()
-        .args(["extract", &dead])
-        .env_remove("STORYWATCH_CONFIG")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let out = extract_in(dir.path(), &[&dead]);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains(&dead) && stderr(&out).contains("500"),

@@ -4,7 +4,7 @@
 use dom_smoothie::Readability;
 
 use super::jsonld::LdArticle;
-use super::{cleanup, prune, Method};
+use super::{cleanup, prune, squash, Method};
 use crate::extract::html_to_text;
 
 /// Which of storywatch's own steps run after Readability. All are on in
@@ -41,6 +41,7 @@ impl Default for Steps {
 
 /// The main text, how it was found, and Readability's byline.
 pub fn main_text(
+    html: &str,
     readability: &mut Readability,
     ld: Option<&LdArticle>,
     steps: Steps,
@@ -54,11 +55,20 @@ pub fn main_text(
     } else {
         (None, None)
     };
-    // The paragraph scan reads the tree before Readability rewrites it.
-    let paras = steps.fallback.then(|| paragraphs(&readability.doc));
+    // The paragraph scan is the rare case: it parses the page again (the
+    // tree as it was before Readability rewrote it) only when asked.
+    let paras = || {
+        steps.fallback.then(|| {
+            let doc = dom_query::Document::from(html);
+            if steps.cleanup {
+                prune::remove_overlays(&doc);
+            }
+            paragraphs(&doc)
+        })
+    };
     let parsed = readability.parse().ok();
     let byline = parsed.as_ref().and_then(|a| a.byline.clone());
-    let (mut text, mut method) = choose(parsed, ld, paras.as_deref(), steps);
+    let (mut text, mut method) = choose(parsed, ld, paras, steps);
     // Readability scores blocks by text and commas; on a short article a
     // newsletter box or an author bio can outscore the story. When the page
     // marks its article and Readability's text is mostly not from it, the
@@ -178,14 +188,10 @@ fn standfirst(doc: &dom_query::Document) -> Option<String> {
         })
 }
 
-fn squash(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 fn choose(
     parsed: Option<dom_smoothie::Article>,
     ld: Option<&LdArticle>,
-    paras: Option<&str>,
+    paras: impl FnOnce() -> Option<String>,
     steps: Steps,
 ) -> (String, Method) {
     let found = parsed
@@ -202,17 +208,15 @@ fn choose(
         .filter(|_| steps.json_ld)
         .map(html_to_text)
         .filter(|t| t.chars().count() >= 80);
-    let paras = paras.filter(|p| !p.is_empty());
+    let paras = || paras().filter(|p| !p.is_empty());
     match (found, ld_body) {
         // A few words from Readability beside a page of prose paragraphs:
         // Readability kept a fragment (a tagline, a teaser) of a page whose
         // text is spread over blocks it did not join.
-        (Some(text), None)
-            if text.chars().count() < SHORT_RESULT_CHARS
-                && paras.is_some_and(|p| p.chars().count() >= 3 * text.chars().count()) =>
-        {
-            (paras.unwrap_or_default().to_string(), Method::Paragraphs)
-        }
+        (Some(text), None) if text.chars().count() < SHORT_RESULT_CHARS => match paras() {
+            Some(p) if p.chars().count() >= 3 * text.chars().count() => (p, Method::Paragraphs),
+            _ => (text, Method::Readability),
+        },
         (Some(text), None) => (text, Method::Readability),
         // The publisher's body is the check on Readability's choice: when
         // Readability's block holds less than half of it, Readability picked
@@ -225,8 +229,8 @@ fn choose(
             }
         }
         (None, Some(body)) => (body, Method::JsonLd),
-        (None, None) => match paras {
-            Some(p) => (p.to_string(), Method::Paragraphs),
+        (None, None) => match paras() {
+            Some(p) => (p, Method::Paragraphs),
             None => (String::new(), Method::Empty),
         },
     }

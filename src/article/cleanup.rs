@@ -7,6 +7,8 @@
 
 use dom_query::{Document, Selection};
 
+use super::squash;
+
 /// Whole-block labels that introduce or stand in for page furniture, in the
 /// languages of the feeds storywatch is used with. Compared folded, without
 /// trailing punctuation.
@@ -98,11 +100,9 @@ pub fn clean(content: &str) -> String {
     doc.select("figcaption").remove();
     let total = text_len(&doc.select("#readability-page-1"));
     for el in doc.select("[class], [id]").iter() {
-        // Never the whole article, whatever its wrapper is called.
-        if el.is("#readability-page-1") || text_len(&el) * 2 > total {
-            continue;
-        }
-        if is_named_furniture(&el) {
+        // Never the whole article, whatever its wrapper is called. The names
+        // are checked first: measuring text walks the element's subtree.
+        if is_named_furniture(&el) && !el.is("#readability-page-1") && text_len(&el) * 2 <= total {
             el.remove();
         }
     }
@@ -217,9 +217,7 @@ fn text_len(el: &Selection) -> usize {
 }
 
 fn fold(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    squash(s)
         .trim_end_matches([':', '.', '…', '»', '›', '>', '!', '?'])
         .trim()
         .to_lowercase()

@@ -3,11 +3,14 @@
 //! what the publisher declares for sharing (Open Graph, JSON-LD) before what
 //! the markup happens to show.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use dom_query::Document;
 use url::Url;
 
 use super::jsonld::LdArticle;
+use super::squash;
 use crate::{canonical, feeds::dates::parse_date};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -24,17 +27,19 @@ pub struct Meta {
 const MAX_FIELD: usize = 400;
 
 pub fn read(doc: &Document, ld: Option<&LdArticle>, page_url: Option<&Url>) -> Meta {
-    let site_name = meta(doc, &["og:site_name", "application-name", "twitter:site"])
+    let tags = Tags::of(doc);
+    let site_name = tags
+        .first(&["og:site_name", "application-name", "twitter:site"])
         .filter(|s| !s.starts_with('@'))
         .or_else(|| ld.and_then(|l| l.publisher.clone()));
-    let title = title(doc, ld, site_name.as_deref());
-    let canonical_url = canonical_url(doc, ld, page_url);
-    let published = published(doc, ld);
-    let authors = authors(doc, ld);
+    let title = title(doc, &tags, ld, site_name.as_deref());
+    let canonical_url = canonical_url(doc, &tags, ld, page_url);
+    let published = published(doc, &tags, ld);
+    let authors = authors(&tags, ld);
     let language = attr(doc, "html", "lang")
         .or_else(|| attr(doc, r#"meta[http-equiv="content-language" i]"#, "content"))
         .or_else(|| ld.and_then(|l| l.language.clone()))
-        .or_else(|| meta(doc, &["og:locale"]).map(|l| l.replace('_', "-")))
+        .or_else(|| tags.first(&["og:locale"]).map(|l| l.replace('_', "-")))
         .map(|l| l.split(',').next().unwrap_or_default().trim().to_string())
         .filter(|l| !l.is_empty() && l.len() <= 35);
     Meta {
@@ -47,18 +52,47 @@ pub fn read(doc: &Document, ld: Option<&LdArticle>, page_url: Option<&Url>) -> M
     }
 }
 
-/// The first non-empty `content` of `<meta property|name=KEY>` over `keys`.
-fn meta(doc: &Document, keys: &[&str]) -> Option<String> {
-    keys.iter().find_map(|k| {
-        attr(doc, &format!(r#"meta[property="{k}" i]"#), "content")
-            .or_else(|| attr(doc, &format!(r#"meta[name="{k}" i]"#), "content"))
-    })
+/// The page's `<meta property|name=KEY content=…>` tags, read in one pass
+/// (a page has dozens; each field looks up several keys).
+struct Tags {
+    property: HashMap<String, String>,
+    name: HashMap<String, String>,
+}
+
+impl Tags {
+    fn of(doc: &Document) -> Tags {
+        let mut tags = Tags {
+            property: HashMap::new(),
+            name: HashMap::new(),
+        };
+        for m in doc.select("meta[content]").iter() {
+            let content = squash(&m.attr("content").unwrap_or_default());
+            if content.is_empty() {
+                continue;
+            }
+            for (attr, map) in [("property", &mut tags.property), ("name", &mut tags.name)] {
+                if let Some(key) = m.attr(attr) {
+                    map.entry(key.to_lowercase())
+                        .or_insert_with(|| content.clone());
+                }
+            }
+        }
+        tags
+    }
+
+    /// The first non-empty content over `keys`, `property` before `name`.
+    fn first(&self, keys: &[&str]) -> Option<String> {
+        keys.iter().find_map(|k| {
+            let k = k.to_lowercase();
+            self.property.get(&k).or_else(|| self.name.get(&k)).cloned()
+        })
+    }
 }
 
 fn attr(doc: &Document, selector: &str, name: &str) -> Option<String> {
     doc.select(selector).iter().find_map(|s| {
         let v = s.attr(name)?;
-        let v = collapse(&v);
+        let v = squash(&v);
         (!v.is_empty()).then_some(v)
     })
 }
@@ -66,13 +100,9 @@ fn attr(doc: &Document, selector: &str, name: &str) -> Option<String> {
 fn text_of(doc: &Document, selector: &str) -> Vec<String> {
     doc.select(selector)
         .iter()
-        .map(|s| collapse(&s.text()))
+        .map(|s| squash(&s.text()))
         .filter(|t| !t.is_empty())
         .collect()
-}
-
-fn collapse(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn clip(s: &str) -> String {
@@ -82,8 +112,14 @@ fn clip(s: &str) -> String {
     }
 }
 
-fn title(doc: &Document, ld: Option<&LdArticle>, site: Option<&str>) -> Option<String> {
-    let declared = meta(doc, &["og:title", "twitter:title", "dc.title"])
+fn title(
+    doc: &Document,
+    tags: &Tags,
+    ld: Option<&LdArticle>,
+    site: Option<&str>,
+) -> Option<String> {
+    let declared = tags
+        .first(&["og:title", "twitter:title", "dc.title"])
         .or_else(|| ld.and_then(|l| l.headline.clone()));
     let from_title_tag = text_of(doc, "head title")
         .into_iter()
@@ -172,10 +208,15 @@ pub fn strip_site_suffix(title: &str, site: Option<&str>) -> String {
     t
 }
 
-fn canonical_url(doc: &Document, ld: Option<&LdArticle>, page: Option<&Url>) -> Option<String> {
+fn canonical_url(
+    doc: &Document,
+    tags: &Tags,
+    ld: Option<&LdArticle>,
+    page: Option<&Url>,
+) -> Option<String> {
     let candidates = [
         attr(doc, r#"link[rel="canonical" i]"#, "href"),
-        meta(doc, &["og:url"]),
+        tags.first(&["og:url"]),
         ld.and_then(|l| l.url.clone()),
     ];
     candidates.into_iter().flatten().find_map(|u| {
@@ -187,46 +228,45 @@ fn canonical_url(doc: &Document, ld: Option<&LdArticle>, page: Option<&Url>) -> 
     })
 }
 
-fn published(doc: &Document, ld: Option<&LdArticle>) -> Option<DateTime<Utc>> {
-    let declared = meta(
-        doc,
-        &[
-            "article:published_time",
-            "og:published_time",
-            "datePublished",
-            "pubdate",
-            "publishdate",
-            "publish-date",
-            "dc.date.issued",
-            "dc.date",
-            "dcterms.created",
-            "sailthru.date",
-            "parsely-pub-date",
-            "date",
-        ],
-    );
-    declared
-        .into_iter()
-        .chain(ld.and_then(|l| l.published.clone()))
-        .chain(attr(doc, r#"[itemprop="datePublished"]"#, "content"))
-        .chain(attr(doc, r#"[itemprop="datePublished"]"#, "datetime"))
-        .chain(attr(doc, "article time[datetime]", "datetime"))
-        .chain(attr(doc, "time[datetime]", "datetime"))
+fn published(doc: &Document, tags: &Tags, ld: Option<&LdArticle>) -> Option<DateTime<Utc>> {
+    const KEYS: &[&str] = &[
+        "article:published_time",
+        "og:published_time",
+        "datePublished",
+        "pubdate",
+        "publishdate",
+        "publish-date",
+        "dc.date.issued",
+        "dc.date",
+        "dcterms.created",
+        "sailthru.date",
+        "parsely-pub-date",
+        "date",
+    ];
+    // In order; the markup is only searched when the declarations fail.
+    let sources: [&dyn Fn() -> Option<String>; 6] = [
+        &|| tags.first(KEYS),
+        &|| ld.and_then(|l| l.published.clone()),
+        &|| attr(doc, r#"[itemprop="datePublished"]"#, "content"),
+        &|| attr(doc, r#"[itemprop="datePublished"]"#, "datetime"),
+        &|| attr(doc, "article time[datetime]", "datetime"),
+        &|| attr(doc, "time[datetime]", "datetime"),
+    ];
+    sources
+        .iter()
+        .filter_map(|source| source())
         .find_map(|d| parse_date(&d))
 }
 
 /// Authors the publisher declares. Bylines in the markup are Readability's
 /// to find ([`add_byline`]), as it already weighs `rel`, `itemprop` and class
 /// names for them.
-fn authors(doc: &Document, ld: Option<&LdArticle>) -> Vec<String> {
+fn authors(tags: &Tags, ld: Option<&LdArticle>) -> Vec<String> {
     let mut raw: Vec<String> = ld.map(|l| l.authors.clone()).unwrap_or_default();
     if raw.is_empty() {
         raw.extend(
-            meta(
-                doc,
-                &["author", "article:author", "dc.creator", "parsely-author"],
-            )
-            .filter(|a| !a.starts_with("http")),
+            tags.first(&["author", "article:author", "dc.creator", "parsely-author"])
+                .filter(|a| !a.starts_with("http")),
         );
     }
     let mut out: Vec<String> = Vec::new();
@@ -256,7 +296,7 @@ fn push_names(out: &mut Vec<String>, raw: &str) {
 
 /// "By Jane Roe and John Doe" → ["Jane Roe", "John Doe"].
 fn split_byline(s: &str) -> Vec<String> {
-    let s = collapse(s);
+    let s = squash(s);
     let s = [
         "By ", "by ", "BY ", "Von ", "von ", "Por ", "por ", "Par ", "par ",
     ]

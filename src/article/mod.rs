@@ -57,6 +57,24 @@ pub enum Method {
     Empty,
 }
 
+impl Method {
+    /// The name `--json` and the store use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Readability => "readability",
+            Method::JsonLd => "json_ld",
+            Method::Container => "container",
+            Method::Paragraphs => "paragraphs",
+            Method::Empty => "empty",
+        }
+    }
+}
+
+/// Collapses runs of whitespace to one space and trims.
+pub(crate) fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Elements beyond this are not parsed by Readability (a real news page has
 /// a few thousand); such pages fall back to the paragraph scan.
 const MAX_ELEMENTS: usize = 60_000;
@@ -120,7 +138,7 @@ pub fn extract_html_with(html: &str, url: Option<&Url>, steps: body::Steps) -> A
         .collect();
     let ld = jsonld::read(ld_blocks.iter().map(String::as_str));
     let mut meta = meta::read(&readability.doc, ld.as_ref(), url);
-    let (text, method, byline) = body::main_text(&mut readability, ld.as_ref(), steps);
+    let (text, method, byline) = body::main_text(html, &mut readability, ld.as_ref(), steps);
     meta::add_byline(&mut meta, byline.as_deref());
     Article {
         title: meta.title,

@@ -13,7 +13,7 @@ use reqwest::header::{self, HeaderMap};
 use reqwest::StatusCode;
 use url::Url;
 
-use super::guard::{Guard, GuardedResolver};
+use super::guard::{Guard, GuardedResolver, Refused};
 use super::hosts::HostPool;
 use crate::config::PollConfig;
 
@@ -180,7 +180,9 @@ impl Fetcher {
                 "refused: {url} is not an http(s) link"
             )));
         }
-        self.guard.check_url(url).map_err(FetchError::Refused)?;
+        self.guard
+            .check_url(url)
+            .map_err(|r| FetchError::Refused(r.to_string()))?;
         self.fetch_with(&self.page_client, url, &Validators::default(), PAGE_ACCEPT)
             .await
     }
@@ -290,9 +292,12 @@ impl Fetcher {
     }
 
     fn classify(&self, e: reqwest::Error) -> FetchError {
-        let full = chain(&e);
-        if let Some(i) = full.find("refused: ") {
-            return FetchError::Refused(full[i..].to_string());
+        let mut cause: Option<&dyn std::error::Error> = Some(&e);
+        while let Some(c) = cause {
+            if let Some(r) = c.downcast_ref::<Refused>() {
+                return FetchError::Refused(r.to_string());
+            }
+            cause = c.source();
         }
         if e.is_timeout() {
             FetchError::Timeout(self.timeout)

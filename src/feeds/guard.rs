@@ -36,9 +36,9 @@ impl Guard {
 
     /// Refuses a URL whose host is a non-public address literal, or a name
     /// that can only mean this machine; names are checked at resolution.
-    pub fn check_url(&self, url: &Url) -> Result<(), String> {
+    pub fn check_url(&self, url: &Url) -> Result<(), Refused> {
         let Some(host) = url.host() else {
-            return Err(format!("{url} has no host"));
+            return Err(Refused(format!("{url} has no host")));
         };
         let host_str = url.host_str().unwrap_or_default();
         if self.host_allowed(host_str) {
@@ -63,11 +63,14 @@ impl Guard {
     }
 }
 
-fn refusal(host: &str, what: &str) -> String {
-    format!(
-        "refused: {host} is {what}; article links may only lead to public addresses \
-         (set [fetch] allow_private = true or list the host in [fetch] allow_hosts)"
-    )
+/// Why a link or a redirect was not followed. Typed, so the fetcher can
+/// find it among reqwest's wrapped errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("refused: {0}; article links may only lead to public addresses (set [fetch] allow_private = true or list the host in [fetch] allow_hosts)")]
+pub struct Refused(pub String);
+
+fn refusal(host: &str, what: &str) -> Refused {
+    Refused(format!("{host} is {what}"))
 }
 
 /// Whether an address is reachable on the public internet: not loopback,
@@ -190,7 +193,10 @@ mod tests {
             "http://0x7f000001/a",
             "http://2130706433/a",
         ] {
-            let err = g.check_url(&Url::parse(bad).unwrap()).unwrap_err();
+            let err = g
+                .check_url(&Url::parse(bad).unwrap())
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("allow_private"), "{bad}: {err}");
         }
         assert!(g

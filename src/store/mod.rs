@@ -514,6 +514,36 @@ pub struct StoreTx<'a> {
     tx: Transaction<'a>,
 }
 
+/// The URL and text keys of [`StoreTx::find_duplicate`], shared with the
+/// read-only check before full-text fetching (`Store::is_known_item`).
+pub(super) fn stored_under_other_keys(
+    conn: &Connection,
+    keys: &ExactKeys,
+) -> Result<Option<DuplicateOf>> {
+    let exists = |sql: &str, p: &dyn rusqlite::ToSql| -> Result<bool> {
+        Ok(conn.prepare_cached(sql)?.exists([p])?)
+    };
+    // The item's canonical URL and its page's, each against both stored
+    // columns: a link that redirects to an article another feed carried
+    // is that article.
+    for url in keys.urls() {
+        if exists("SELECT 1 FROM items WHERE canonical_url = ?1", &url)?
+            || exists("SELECT 1 FROM items WHERE page_url = ?1", &url)?
+        {
+            return Ok(Some(DuplicateOf::CanonicalUrl));
+        }
+    }
+    if let Some(hash) = &keys.content_hash {
+        if exists(
+            "SELECT 1 FROM items WHERE content_hash = ?1",
+            &hash.as_slice(),
+        )? {
+            return Ok(Some(DuplicateOf::ContentHash));
+        }
+    }
+    Ok(None)
+}
+
 impl StoreTx<'_> {
     /// Makes sure the feed has a row and returns its id. A feed whose URL
     /// changed keeps its history but loses its validators, which belonged to
@@ -533,37 +563,14 @@ impl StoreTx<'_> {
 
     /// The first exact key under which the item is already stored, cheapest first.
     pub fn find_duplicate(&self, feed_id: i64, keys: &ExactKeys) -> Result<Option<DuplicateOf>> {
-        let exists = |sql: &str, p: &dyn rusqlite::ToSql| -> Result<bool> {
-            let mut stmt = self.tx.prepare_cached(sql)?;
-            Ok(stmt.exists([p])?)
-        };
-        {
-            let mut stmt = self
-                .tx
-                .prepare_cached("SELECT 1 FROM items WHERE feed_id = ?1 AND guid = ?2")?;
-            if stmt.exists(params![feed_id, keys.guid])? {
-                return Ok(Some(DuplicateOf::Guid));
-            }
+        let by_guid = self
+            .tx
+            .prepare_cached("SELECT 1 FROM items WHERE feed_id = ?1 AND guid = ?2")?
+            .exists(params![feed_id, keys.guid])?;
+        if by_guid {
+            return Ok(Some(DuplicateOf::Guid));
         }
-        // The item's canonical URL and its page's, each against both stored
-        // columns: a link that redirects to an article another feed carried
-        // is that article.
-        for url in keys.urls() {
-            if exists("SELECT 1 FROM items WHERE canonical_url = ?1", &url)?
-                || exists("SELECT 1 FROM items WHERE page_url = ?1", &url)?
-            {
-                return Ok(Some(DuplicateOf::CanonicalUrl));
-            }
-        }
-        if let Some(hash) = &keys.content_hash {
-            if exists(
-                "SELECT 1 FROM items WHERE content_hash = ?1",
-                &hash.as_slice(),
-            )? {
-                return Ok(Some(DuplicateOf::ContentHash));
-            }
-        }
-        Ok(None)
+        stored_under_other_keys(&self.tx, keys)
     }
 
     pub fn insert_item(

@@ -69,37 +69,7 @@ impl Store {
                   WHERE f.name = ?1 AND i.guid = ?2",
             )?
             .exists(params![feed, keys.guid])?;
-        if by_guid {
-            return Ok(true);
-        }
-        for url in keys.urls() {
-            let mut by_url = self.conn.prepare_cached(
-                "SELECT 1 FROM items WHERE canonical_url = ?1
-                 UNION ALL SELECT 1 FROM items WHERE page_url = ?1",
-            )?;
-            if by_url.exists([url])? {
-                return Ok(true);
-            }
-        }
-        if let Some(hash) = &keys.content_hash {
-            let mut by_hash = self
-                .conn
-                .prepare_cached("SELECT 1 FROM items WHERE content_hash = ?1")?;
-            if by_hash.exists([hash.as_slice()])? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
-    /// Number of stored pages, by whether they gave text.
-    pub fn page_counts(&self) -> Result<(u64, u64)> {
-        Ok(self.conn.query_row(
-            "SELECT COUNT(*) FILTER (WHERE error IS NULL), COUNT(*) FILTER (WHERE error IS NOT NULL)
-               FROM article_pages",
-            [],
-            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
-        )?)
+        Ok(by_guid || super::stored_under_other_keys(&self.conn, keys)?.is_some())
     }
 }
 
