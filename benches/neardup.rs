@@ -67,6 +67,7 @@ fn main() {
         url: url::Url::parse("https://bench.example/rss").unwrap(),
         interval: std::time::Duration::from_secs(900),
         full_text: storywatch::config::FullText::Off,
+        allow_hosts: Vec::new(),
     };
     let vocab = vocabulary();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);

@@ -130,7 +130,7 @@ async fn fetch_page(config: &Config, url: &str) -> Result<Page, CommandError> {
         reason,
     };
     let parsed = url::Url::parse(url).map_err(|e| failed(e.to_string()))?;
-    let fetcher = Fetcher::new(&config.poll).map_err(|e| failed(e.to_string()))?;
+    let fetcher = Fetcher::for_url(&config.poll, &parsed).map_err(|e| failed(e.to_string()))?;
     match fetcher.fetch(&parsed, &Validators::default()).await {
         Ok(Fetched::Body(b)) => Ok(Page {
             bytes: b.bytes,

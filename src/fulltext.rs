@@ -137,7 +137,10 @@ pub async fn complete(
         tracing::info!(feed = %feed.name, deferred = out.deferred, "more entries than page fetches per poll; the rest keep their feed text");
     }
     let fetched: Vec<(Vec<usize>, StoredPage)> = futures_util::stream::iter(to_fetch)
-        .map(|(link, entries)| async move { (entries, fetch_page(fetcher, &link, now).await) })
+        .map(|(link, entries)| async move {
+            let page = fetch_page(fetcher, &link, &feed.allow_hosts, now).await;
+            (entries, page)
+        })
         .buffer_unordered(CONCURRENT_PAGES)
         .collect()
         .await;
@@ -156,7 +159,12 @@ pub async fn complete(
 }
 
 /// Fetches and extracts one page; every outcome becomes a [`StoredPage`].
-pub async fn fetch_page(fetcher: &Fetcher, link: &str, now: DateTime<Utc>) -> StoredPage {
+pub async fn fetch_page(
+    fetcher: &Fetcher,
+    link: &str,
+    allow_hosts: &[String],
+    now: DateTime<Utc>,
+) -> StoredPage {
     let mut page = StoredPage {
         url: link.to_string(),
         fetched_at: now.timestamp(),
@@ -169,7 +177,7 @@ pub async fn fetch_page(fetcher: &Fetcher, link: &str, now: DateTime<Utc>) -> St
             return page;
         }
     };
-    let body = match fetcher.fetch_page(&url).await {
+    let body = match fetcher.fetch_page(&url, allow_hosts).await {
         Ok(Fetched::Body(b)) => b,
         Ok(Fetched::NotModified { status }) => {
             page.status = Some(status);

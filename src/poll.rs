@@ -195,7 +195,7 @@ pub async fn poll_once(config: &Config, opts: &PollOptions) -> Result<PollSummar
     let matching = Arc::new(match_context(&mut store, config, !opts.dry_run)?);
     let store = Arc::new(Mutex::new(store));
     let pipeline = Arc::new(Pipeline {
-        fetcher: Fetcher::new(&config.poll)?,
+        fetcher: Fetcher::new(&config.poll, &config.feeds)?,
         store: store.clone(),
         commit: !opts.dry_run,
         matching,

@@ -151,7 +151,7 @@ async fn generation_run(
     let matching = Arc::new(match_context(&mut store, config, true)?);
     let store = Arc::new(Mutex::new(store));
     let pipeline = Arc::new(Pipeline {
-        fetcher: Fetcher::new(&config.poll)?,
+        fetcher: Fetcher::new(&config.poll, &config.feeds)?,
         store: store.clone(),
         commit: true,
         matching,

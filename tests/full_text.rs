@@ -149,6 +149,13 @@ fn site() -> TestServer {
                 Response::new(302, "").header("Location", &format!("http://127.0.0.1:{port}/secret"))
             }
             "/secret" => html(page(&host, "/secret", BODY)),
+            "/moved.rss" => Response::new(301, "").header("Location", "/news.rss"),
+            "/away.rss" => {
+                let port = host.rsplit(':').next().unwrap_or("");
+                Response::new(302, "").header("Location", &format!("http://localhost:{port}/news.rss"))
+            }
+            "/metadata.rss" => Response::new(302, "")
+                .header("Location", "http://169.254.169.254/latest/meta-data/"),
             "/private.rss" => {
                 let port = host.rsplit(':').next().unwrap_or("").to_string();
                 let localhost = format!("localhost:{port}");
@@ -388,6 +395,79 @@ fn links_to_private_addresses_are_refused_unless_allowed() {
         redirect_error.contains("refused") && redirect_error.contains("127.0.0.1"),
         "{redirect_error}"
     );
+}
+
+/// Feed URLs are the operator's, so a feed on 127.0.0.1 is fetched and may
+/// redirect on its own host; a redirect to another non-public host is
+/// refused before any request is made, unless that host is allowed.
+#[test]
+fn redirects_from_feeds_to_other_private_hosts_are_refused() {
+    let server = site();
+    let feeds = ["moved", "away", "metadata"]
+        .iter()
+        .map(|f| {
+            format!(
+                "[[feed]]\nname = \"{f}\"\nurl = \"{}\"\n",
+                server.url(&format!("/{f}.rss"))
+            )
+        })
+        .collect::<String>();
+    let s = setup_with(&feeds);
+    let j = poll_json(&run(&s.cfg, &["poll", "--json"]));
+    assert_eq!(
+        (j["fetched"].as_u64(), j["failed"].as_u64()),
+        (Some(1), Some(2)),
+        "{j}"
+    );
+    assert_eq!(j["items_new"], 3, "{j}");
+    let errors = j["errors"].as_array().unwrap();
+    let error = |feed: &str| {
+        errors
+            .iter()
+            .find(|e| e["feed"] == feed)
+            .and_then(|e| e["error"].as_str())
+            .unwrap_or_else(|| panic!("no error for {feed}: {j}"))
+            .to_string()
+    };
+    for (feed, host) in [("away", "localhost"), ("metadata", "169.254.169.254")] {
+        let e = error(feed);
+        assert!(
+            e.contains("refused") && e.contains(host) && e.contains("allow_hosts"),
+            "{feed}: {e}"
+        );
+    }
+    // The one request to /news.rss came from the same-host redirect.
+    assert_eq!(server.requests_to("/news.rss").len(), 1);
+
+    // Listing the host opens the redirect.
+    let s = setup_with(&format!(
+        "[fetch]\nallow_hosts = [\"localhost\"]\n\n{feeds}"
+    ));
+    let j = poll_json(&run(&s.cfg, &["poll", "--json"]));
+    assert_eq!(j["fetched"], 2, "{j}");
+    assert_eq!(server.requests_to("/news.rss").len(), 3);
+}
+
+/// A feed's own `allow_hosts` opens its article links and no other feed's.
+#[test]
+fn a_feed_allowlist_opens_only_that_feeds_links() {
+    let server = site();
+    let s = setup_with(&format!(
+        "[[feed]]\nname = \"intranet\"\nurl = \"{}\"\nfull_text = true\nallow_hosts = [\"127.0.0.1\"]\n\n\
+         [[feed]]\nname = \"outside\"\nurl = \"{}\"\nfull_text = true\n",
+        server.url("/private.rss"),
+        server.url("/wire.rss"),
+    ));
+    let j = poll_json(&run(&s.cfg, &["poll", "--json"]));
+    // intranet: p1 on 127.0.0.1 is fetched, p2 on localhost is not listed.
+    // outside: w1's link, also on 127.0.0.1, is refused.
+    assert_eq!(j["pages_used"], 1, "{j}");
+    assert_eq!(j["pages_failed"], 2, "{j}");
+    assert!(item_text(&s.dir, "p1").contains("Dmitry Peskov"));
+    assert_eq!(item_text(&s.dir, "w1"), "From the wire.");
+    assert_eq!(server.requests_to("/syndicated/envoy-copy").len(), 0);
+    assert_eq!(server.requests_to("/world/envoy-returns").len(), 1);
+    assert_eq!(server.requests_to("/redirect").len(), 0);
 }
 
 #[test]

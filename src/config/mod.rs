@@ -155,6 +155,9 @@ pub struct FeedConfig {
     pub url: Url,
     pub interval: Duration,
     pub full_text: FullText,
+    /// `allow_hosts` on the feed: hosts this feed's article links may reach
+    /// even where they resolve to non-public addresses (an intranet feed).
+    pub allow_hosts: Vec<String>,
 }
 
 /// When to fetch an entry's article page for its full text (`full_text`).
@@ -366,6 +369,8 @@ struct RawFeed {
     url: Spanned<String>,
     interval: Option<Spanned<String>>,
     full_text: Option<Spanned<RawFullText>>,
+    #[serde(default)]
+    allow_hosts: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -539,13 +544,7 @@ impl Validator<'_> {
         };
         let mut poll = self.poll(raw.poll);
         poll.allow_private = raw.fetch.allow_private;
-        poll.allow_hosts = raw
-            .fetch
-            .allow_hosts
-            .iter()
-            .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
-            .filter(|h| !h.is_empty())
-            .collect();
+        poll.allow_hosts = host_list(&raw.fetch.allow_hosts);
         let mut names = HashSet::new();
         let feeds = self.feeds(raw.feeds, base_dir, poll.interval, &mut names);
         let includes: Vec<String> = raw
@@ -685,6 +684,7 @@ impl Validator<'_> {
                 url,
                 interval,
                 full_text,
+                allow_hosts: host_list(&f.allow_hosts),
             });
         }
         feeds
@@ -935,6 +935,18 @@ impl Validator<'_> {
     }
 }
 
+/// Host names as the guard compares them: trimmed, lower case, no final dot.
+fn host_list(hosts: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = hosts
+        .iter()
+        .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Accepts `http(s)://…`, `file:///abs/path`, `file://relative/path` or
 /// `file:relative/path`; relative file paths resolve against `base_dir`.
 pub fn parse_feed_url(s: &str, base_dir: &Path) -> Result<Url, String> {
@@ -1067,6 +1079,15 @@ mod tests {
             Err(ConfigError::Invalid { problems, .. }) => problems,
             other => panic!("expected invalid config, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn feed_allow_hosts_are_normalised() {
+        let c = load(
+            "[[feed]]\nname = \"a\"\nurl = \"https://x.org/a\"\nallow_hosts = [\" News.Intranet. \", \"news.intranet\", \"\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.feeds[0].allow_hosts, vec!["news.intranet".to_string()]);
     }
 
     #[test]

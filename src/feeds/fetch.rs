@@ -7,6 +7,7 @@
 //! file costs no parsing either.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use reqwest::header::{self, HeaderMap};
@@ -15,7 +16,7 @@ use url::Url;
 
 use super::guard::{Guard, GuardedResolver, Refused};
 use super::hosts::HostPool;
-use crate::config::PollConfig;
+use crate::config::{FeedConfig, PollConfig};
 
 const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
     application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5";
@@ -98,12 +99,15 @@ impl FetchError {
 }
 
 pub struct Fetcher {
+    /// For feeds: their URLs are the operator's, so their hosts may be
+    /// anywhere, but a redirect to another host is checked like a link.
     client: reqwest::Client,
     /// For article pages: links strangers wrote, so it only reaches public
     /// addresses (see [`super::guard`]).
-    page_client: reqwest::Client,
-    guard: std::sync::Arc<Guard>,
-    hosts: std::sync::Arc<HostPool>,
+    page: PageClient,
+    /// Page clients for feeds with their own `allow_hosts`, keyed by that list.
+    feed_pages: Vec<(Vec<String>, PageClient)>,
+    hosts: Arc<HostPool>,
     max_body: u64,
     timeout: Duration,
 }
@@ -111,15 +115,41 @@ pub struct Fetcher {
 impl Fetcher {
     /// The global and per-host limits, to share with other HTTP work
     /// (alert delivery), so one host never sees more than `per_host` at once.
-    pub fn hosts(&self) -> std::sync::Arc<HostPool> {
+    pub fn hosts(&self) -> Arc<HostPool> {
         self.hosts.clone()
     }
 
-    pub fn new(cfg: &PollConfig) -> Result<Fetcher, FetchError> {
+    /// A fetcher for these feeds: their hosts are trusted (the operator
+    /// wrote them), and each feed's `allow_hosts` opens its article links.
+    pub fn new(cfg: &PollConfig, feeds: &[FeedConfig]) -> Result<Fetcher, FetchError> {
+        Fetcher::build(cfg, feeds.iter().map(|f| &f.url), feeds)
+    }
+
+    /// A fetcher for one URL the operator typed (`storywatch extract URL`).
+    pub fn for_url(cfg: &PollConfig, url: &Url) -> Result<Fetcher, FetchError> {
+        Fetcher::build(cfg, std::iter::once(url), &[])
+    }
+
+    fn build<'a>(
+        cfg: &PollConfig,
+        trusted: impl Iterator<Item = &'a Url>,
+        feeds: &[FeedConfig],
+    ) -> Result<Fetcher, FetchError> {
         // reqwest is built without a default crypto provider; ring is lighter
         // than aws-lc-rs. Installing twice is harmless (the first one stays).
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let builder = || {
+        let guard = |extra: &mut dyn Iterator<Item = String>| {
+            let mut allow_hosts = cfg.allow_hosts.clone();
+            allow_hosts.extend(extra);
+            allow_hosts.sort();
+            allow_hosts.dedup();
+            Arc::new(Guard {
+                allow_private: cfg.allow_private,
+                allow_hosts,
+            })
+        };
+        let guarded_client = |guard: &Arc<Guard>| {
+            let redirect_guard = guard.clone();
             reqwest::Client::builder()
                 .user_agent(cfg.user_agent.clone())
                 .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
@@ -127,37 +157,45 @@ impl Fetcher {
                 .gzip(true)
                 .brotli(true)
                 .deflate(true)
+                .dns_resolver(Arc::new(GuardedResolver {
+                    guard: guard.clone(),
+                }))
+                .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                    if attempt.previous().len() > MAX_REDIRECTS {
+                        return attempt
+                            .error(format!("too many redirects (more than {MAX_REDIRECTS})"));
+                    }
+                    match redirect_guard.check_url(attempt.url()) {
+                        Ok(()) => attempt.follow(),
+                        Err(reason) => attempt.error(reason),
+                    }
+                }))
+                .build()
+                .map_err(|e| FetchError::Request(chain(&e)))
         };
-        let client = builder()
-            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
-            .build()
-            .map_err(|e| FetchError::Request(chain(&e)))?;
-        let guard = std::sync::Arc::new(Guard {
-            allow_private: cfg.allow_private,
-            allow_hosts: cfg.allow_hosts.clone(),
-        });
-        let redirect_guard = guard.clone();
-        let page_client = builder()
-            .dns_resolver(std::sync::Arc::new(GuardedResolver {
-                guard: guard.clone(),
-            }))
-            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() > MAX_REDIRECTS {
-                    return attempt
-                        .error(format!("too many redirects (more than {MAX_REDIRECTS})"));
-                }
-                match redirect_guard.check_url(attempt.url()) {
-                    Ok(()) => attempt.follow(),
-                    Err(reason) => attempt.error(reason),
-                }
-            }))
-            .build()
-            .map_err(|e| FetchError::Request(chain(&e)))?;
+        let page = |guard: Arc<Guard>| -> Result<PageClient, FetchError> {
+            Ok(PageClient {
+                client: guarded_client(&guard)?,
+                guard,
+            })
+        };
+        let feed_guard = guard(&mut trusted.filter_map(|u| {
+            u.host_str()
+                .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+        }));
+        let client = guarded_client(&feed_guard)?;
+        let mut feed_pages: Vec<(Vec<String>, PageClient)> = Vec::new();
+        for f in feeds.iter().filter(|f| !f.allow_hosts.is_empty()) {
+            if !feed_pages.iter().any(|(k, _)| *k == f.allow_hosts) {
+                let client = page(guard(&mut f.allow_hosts.iter().cloned()))?;
+                feed_pages.push((f.allow_hosts.clone(), client));
+            }
+        }
         Ok(Fetcher {
             client,
-            page_client,
-            guard,
-            hosts: std::sync::Arc::new(HostPool::new(cfg.concurrency.get(), cfg.per_host.get())),
+            page: page(guard(&mut std::iter::empty()))?,
+            feed_pages,
+            hosts: Arc::new(HostPool::new(cfg.concurrency.get(), cfg.per_host.get())),
             max_body: cfg.max_body,
             timeout: cfg.timeout,
         })
@@ -174,16 +212,26 @@ impl Fetcher {
     /// Fetches an article page a feed links to: only over HTTP(S), only to
     /// public addresses unless the config allows more, with the same host
     /// limits, timeout and size cap as feeds.
-    pub async fn fetch_page(&self, url: &Url) -> Result<Fetched, FetchError> {
+    /// `allow_hosts` is the linking feed's own list.
+    pub async fn fetch_page(
+        &self,
+        url: &Url,
+        allow_hosts: &[String],
+    ) -> Result<Fetched, FetchError> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::Refused(format!(
                 "refused: {url} is not an http(s) link"
             )));
         }
-        self.guard
+        let page = self
+            .feed_pages
+            .iter()
+            .find(|(k, _)| k == allow_hosts)
+            .map_or(&self.page, |(_, p)| p);
+        page.guard
             .check_url(url)
             .map_err(|r| FetchError::Refused(r.to_string()))?;
-        self.fetch_with(&self.page_client, url, &Validators::default(), PAGE_ACCEPT)
+        self.fetch_with(&page.client, url, &Validators::default(), PAGE_ACCEPT)
             .await
     }
 
@@ -309,6 +357,12 @@ impl Fetcher {
             FetchError::Request(chain(&e))
         }
     }
+}
+
+/// A client whose resolver and redirect policy enforce `guard`.
+struct PageClient {
+    client: reqwest::Client,
+    guard: Arc<Guard>,
 }
 
 /// `Retry-After` as seconds or an HTTP date, capped at [`MAX_RETRY_AFTER`].

@@ -4,7 +4,10 @@
 //! database on loopback and store the answer. Article links (and every
 //! redirect they take) may only reach public addresses, unless the operator
 //! allows private ones (`[fetch] allow_private`) or names the host
-//! (`[fetch] allow_hosts`).
+//! (`[fetch] allow_hosts`, or `allow_hosts` on the feed for its links).
+//!
+//! Feed URLs are the operator's own, so their hosts are trusted wherever
+//! they are; a feed's redirect to any other host is checked like a link.
 //!
 //! The address is checked where it is used: the page client resolves names
 //! through [`GuardedResolver`], which drops non-public addresses, so a name
@@ -66,7 +69,7 @@ impl Guard {
 /// Why a link or a redirect was not followed. Typed, so the fetcher can
 /// find it among reqwest's wrapped errors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("refused: {0}; article links may only lead to public addresses (set [fetch] allow_private = true or list the host in [fetch] allow_hosts)")]
+#[error("refused: {0}; article links, and redirects from feeds to other hosts, may only lead to public addresses (set [fetch] allow_private = true, or list the host in [fetch] allow_hosts or the feed's allow_hosts)")]
 pub struct Refused(pub String);
 
 fn refusal(host: &str, what: &str) -> Refused {

@@ -847,6 +847,7 @@ mod tests {
             url: url::Url::parse(url).unwrap(),
             interval: Duration::from_secs(60),
             full_text: crate::config::FullText::Off,
+            allow_hosts: Vec::new(),
         };
         store
             .sync_feeds(&[feed("https://a.example/rss")], 1)
@@ -895,6 +896,7 @@ mod tests {
             url: url::Url::parse("https://a.example/rss").unwrap(),
             interval: Duration::from_secs(60),
             full_text: crate::config::FullText::Off,
+            allow_hosts: Vec::new(),
         };
         let text = "Russian President Vladimir Putin declared a unilateral Easter ceasefire in Ukraine on Saturday, \
                     and Kyiv said it would mirror a real halt in fighting along the whole front line.";
@@ -961,6 +963,7 @@ mod tests {
             url: url::Url::parse("https://a.example/rss").unwrap(),
             interval: Duration::from_secs(60),
             full_text: crate::config::FullText::Off,
+            allow_hosts: Vec::new(),
         };
         let item = |g: &str| Item {
             guid: g.into(),
