@@ -92,24 +92,34 @@ pub fn canonicalize(url: &Url) -> Option<String> {
     // default ports; what is left is edition, fragment and query.
     let mut out = url.clone();
     out.set_fragment(None);
-    if let Some(host) = url.host_str() {
-        if let Some(p) = EDITION_HOST_PREFIXES.iter().find(|p| host.starts_with(*p)) {
-            let rest = &host[p.len()..];
-            // Only when what is left is still a registrable name ("m.example.com", not "m.com").
-            if rest.contains('.') {
-                let _ = out.set_host(Some(rest));
-            }
+    // Editions stack ("amp.m.example.com", "/amp/story/amp"): strip until
+    // none is left, so the canonical form of a canonical URL is itself.
+    if let Some(mut host) = url.host_str() {
+        // Only while what is left is still a registrable name ("m.example.com", not "m.com").
+        while let Some(rest) = EDITION_HOST_PREFIXES
+            .iter()
+            .find_map(|p| host.strip_prefix(*p))
+            .filter(|rest| rest.contains('.'))
+        {
+            host = rest;
+        }
+        if Some(host) != url.host_str() {
+            let _ = out.set_host(Some(host));
         }
     }
-    let path = out.path().to_string();
-    let trimmed = path
+    let mut path = out.path().to_string();
+    let original_len = path.len();
+    while let Some(p) = path
         .strip_suffix("/amp/")
         .or_else(|| path.strip_suffix("/amp"))
         .or_else(|| path.strip_suffix(".amp"))
         .map(str::to_string)
-        .or_else(|| path.starts_with("/amp/").then(|| path[4..].to_string()));
-    if let Some(p) = trimmed {
-        out.set_path(if p.is_empty() { "/" } else { &p });
+        .or_else(|| path.starts_with("/amp/").then(|| path[4..].to_string()))
+    {
+        path = if p.is_empty() { "/".to_string() } else { p };
+    }
+    if path.len() != original_len {
+        out.set_path(&path);
     }
     let mut pairs: Vec<(String, String)> = url
         .query_pairs()
@@ -214,6 +224,24 @@ mod tests {
         assert_eq!(
             canonicalize_str("/en/games/neverwinter/news/1?utm_source=rss", Some(&base)).unwrap(),
             "https://arenanet.com/en/games/neverwinter/news/1"
+        );
+    }
+
+    /// Found by the `canonical` fuzz target: stacked editions took two
+    /// passes, so a stored canonical URL did not equal its own canonical form.
+    #[test]
+    fn stacked_editions_canonicalise_in_one_pass() {
+        for u in [
+            "https://amp.m.example.com/x/amp/",
+            "https://m.amp.www.example.com/amp/story.amp",
+            "https://example.com/amp/amp",
+        ] {
+            let once = canonicalize_str(u, None).unwrap();
+            assert_eq!(canonicalize_str(&once, None).unwrap(), once, "{u}");
+        }
+        assert_eq!(
+            canonicalize_str("https://amp.m.example.com/x/amp/", None).unwrap(),
+            "https://example.com/x"
         );
     }
 

@@ -179,6 +179,19 @@ mod tests {
         Url::parse("https://example.org/feeds/world.xml").unwrap()
     }
 
+    /// Found by the `feed` fuzz target: a non-ASCII byte right after
+    /// `version=` in an `<rss>` tag split a character in the repair step.
+    #[test]
+    fn a_stray_byte_in_the_rss_version_is_no_panic() {
+        let base = Url::parse("https://x.example/feed").unwrap();
+        for body in [
+            &b"<?xml version=\"1.0\"?><rss version=\xa20.1<9>\"channel><title>Old</title><item><title>One</title></item></rss>"[..],
+            &b"<rss version=\xe2\x82\xac2.0\xe2\x82\xac><channel><item><title>One</title></item></channel></rss>"[..],
+        ] {
+            let _ = parse_feed(body, Some("application/rss+xml"), &base);
+        }
+    }
+
     #[test]
     fn html_pages_are_not_feeds() {
         let err = parse_feed(

@@ -24,9 +24,15 @@ pub fn prepare(text: &str) -> Cow<'_, str> {
     // strict parsers reject it; the text is UTF-8 now, so drop it wherever it is.
     if let Some(start) = find_xml_decl(&s) {
         if let Some(len) = s[start..].find("?>") {
-            let mut owned = s.into_owned();
-            owned.replace_range(start..start + len + 2, "");
-            s = Cow::Owned(owned);
+            s = match s {
+                // Where it leads (nearly always), skipping it copies nothing.
+                Cow::Borrowed(t) if start == 0 => Cow::Borrowed(&t[len + 2..]),
+                other => {
+                    let mut owned = other.into_owned();
+                    owned.replace_range(start..start + len + 2, "");
+                    Cow::Owned(owned)
+                }
+            };
         }
     }
     let Some((root_start, root_end)) = root_tag(&s) else {
@@ -119,10 +125,18 @@ fn root_tag(s: &str) -> Option<(usize, usize)> {
 fn set_rss_version(root: &str) -> String {
     let mut r = root.to_string();
     if let Some(i) = r.find("version=") {
-        let quote = r[i + 8..].chars().next().unwrap_or('"');
-        if let Some(len) = r[i + 9..].find(quote) {
-            r.replace_range(i..i + 9 + len + 1, "version=\"2.0\"");
-            return r;
+        let value = i + "version=".len();
+        // Only a quoted value is replaced; anything else (a stray byte
+        // decoded as '¢', say) is left for the parser to reject.
+        if let Some(quote) = r[value..]
+            .chars()
+            .next()
+            .filter(|c| matches!(c, '"' | '\''))
+        {
+            if let Some(len) = r[value + 1..].find(quote) {
+                r.replace_range(i..value + 1 + len + 1, "version=\"2.0\"");
+                return r;
+            }
         }
     }
     r.insert_str(4, " version=\"2.0\"");
