@@ -88,7 +88,9 @@ pub async fn story_add(config: &Config, id: &str, source: &str) -> Result<String
             path: source.to_string(),
             source: e,
         })?;
-        crate::feeds::charset::decode(&bytes, None).text
+        crate::feeds::charset::decode(&bytes, None)
+            .text
+            .into_owned()
     };
     let (title, text) = article_from_text(&raw);
     if title.is_empty() && text.is_empty() {
@@ -148,7 +150,9 @@ async fn fetch_text(config: &Config, url: &str) -> Result<String, CommandError> 
         .content_type
         .as_deref()
         .and_then(crate::feeds::charset::charset_from_content_type);
-    Ok(crate::feeds::charset::decode(&page.bytes, charset).text)
+    Ok(crate::feeds::charset::decode(&page.bytes, charset)
+        .text
+        .into_owned())
 }
 
 /// `extract PATH|URL`: what storywatch reads from a news page.

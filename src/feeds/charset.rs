@@ -4,6 +4,8 @@
 //! valid UTF-8 are UTF-8; otherwise the declared encoding (HTTP header, then the
 //! XML declaration or `<meta charset>`); otherwise a statistical guess.
 
+use std::borrow::Cow;
+
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8};
 
 /// How the text was decoded, for logs and tests.
@@ -17,8 +19,9 @@ pub enum Decision {
 }
 
 #[derive(Debug)]
-pub struct Decoded {
-    pub text: String,
+pub struct Decoded<'a> {
+    /// Borrowed when the bytes were already UTF-8: a large feed is not copied.
+    pub text: Cow<'a, str>,
     pub encoding: &'static Encoding,
     pub decision: Decision,
 }
@@ -54,7 +57,7 @@ pub fn declared_in_document(bytes: &[u8]) -> Option<&'static Encoding> {
 
 /// Decodes `bytes` to UTF-8 following the rules in the module doc.
 /// `http_charset` is the charset parameter of the response, if any.
-pub fn decode(bytes: &[u8], http_charset: Option<&str>) -> Decoded {
+pub fn decode<'a>(bytes: &'a [u8], http_charset: Option<&str>) -> Decoded<'a> {
     if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
         return finish(enc, &bytes[bom_len..], Decision::Bom);
     }
@@ -68,7 +71,7 @@ pub fn decode(bytes: &[u8], http_charset: Option<&str>) -> Decoded {
     }
     if let Ok(s) = std::str::from_utf8(bytes) {
         return Decoded {
-            text: s.to_string(),
+            text: Cow::Borrowed(s),
             encoding: UTF_8,
             decision: Decision::ValidUtf8,
         };
@@ -93,10 +96,10 @@ pub fn decode(bytes: &[u8], http_charset: Option<&str>) -> Decoded {
     finish(enc, bytes, Decision::Sniffed)
 }
 
-fn finish(enc: &'static Encoding, bytes: &[u8], decision: Decision) -> Decoded {
+fn finish<'a>(enc: &'static Encoding, bytes: &'a [u8], decision: Decision) -> Decoded<'a> {
     let (text, _had_errors) = enc.decode_without_bom_handling(bytes);
     Decoded {
-        text: text.into_owned(),
+        text,
         encoding: enc,
         decision,
     }

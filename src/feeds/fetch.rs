@@ -268,7 +268,8 @@ impl Fetcher {
         }
         let headers = resp.headers().clone();
         let final_url = resp.url().clone();
-        let mut bytes = Vec::new();
+        // Sized once when the length is known: no doubling to twice the body.
+        let mut bytes = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(e))? {
             if (bytes.len() + chunk.len()) as u64 > self.max_body {
                 return Err(FetchError::TooLarge {

@@ -2,8 +2,10 @@
 //! loopback HTTP server, and running the real binary.
 #![allow(dead_code)]
 
+pub mod faults;
 pub mod http;
 pub mod news;
+pub mod proc;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
