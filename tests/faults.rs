@@ -44,6 +44,8 @@ enum Expect {
     Fails(&'static str),
     /// The feed is read and this many of its items are stored.
     Stores(u64),
+    /// Full text: this many items stored, every article page failed.
+    PagesFail(u64),
 }
 
 fn gzip_bomb() -> impl FnMut() -> Option<Vec<u8>> {
@@ -195,12 +197,37 @@ fn faults() -> FaultServer {
             }
             "/empty-body" => respond(s, 200, &xml, b""),
             "/empty-feed" => respond(s, 200, &xml, rss_doc("").as_bytes()),
+            "/pages.rss" => {
+                // Entries naming the story, each linking to a fault.
+                let now = now_rfc2822();
+                let port = s.local_addr().unwrap().port();
+                let items: String = PAGE_FAULTS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| format!(
+                        "<item><title>Witkoff and Putin: report {i}</title><link>http://127.0.0.1:{port}{p}</link><guid>p{i}</guid>\
+                         <pubDate>{now}</pubDate><description>Steve Witkoff met Vladimir Putin, part {i} of the page faults.</description></item>"
+                    ))
+                    .collect();
+                respond(s, 200, &xml, rss_doc(&items).as_bytes())
+            }
             "/json-wrong-types" => respond(s, 200, &[("Content-Type", "application/feed+json")],
                 br#"{"version":"https://jsonfeed.org/version/1.1","title":5,"items":[{"id":7,"title":["x"],"date_published":false}]}"#),
             _ => respond(s, 404, &[], b"no such fault"),
         }
     })
 }
+
+/// Article links a full-text feed leads to.
+const PAGE_FAULTS: [&str; 7] = [
+    "/hang",
+    "/gzip-bomb",
+    "/brotli-bomb",
+    "/200mb",
+    "/garbage",
+    "/loop-a",
+    "/reset",
+];
 
 struct Row {
     fault: &'static str,
@@ -219,12 +246,18 @@ fn healthy() -> TestServer {
 }
 
 fn poll(dir: &Path, healthy: &TestServer, fault_feed: &str) -> Measured {
+    // Article pages here are on 127.0.0.1, refused unless allowed.
+    let fetch = if fault_feed.contains("full_text") {
+        "[fetch]\nallow_private = true\n\n"
+    } else {
+        ""
+    };
     std::fs::write(dir.join("reference.txt"), REFERENCE).unwrap();
     let cfg = dir.join("storywatch.toml");
     std::fs::write(
         &cfg,
         format!(
-            "[poll]\ntimeout = \"{TIMEOUT_SECS}s\"\n\n\
+            "{fetch}[poll]\ntimeout = \"{TIMEOUT_SECS}s\"\n\n\
              [delivery]\nschedule = [\"200ms\"]\ntimeout = \"2s\"\n\n\
              [[story]]\nid = \"talks\"\narticle = \"reference.txt\"\n\n\
              [[feed]]\nname = \"healthy\"\nurl = \"{}\"\n\n{fault_feed}\n\
@@ -327,7 +360,7 @@ fn every_fault_beside_a_healthy_feed() {
         (
             "connection reset mid-body",
             server.url("/reset"),
-            Expect::Fails("connection"),
+            Expect::Fails("Connection reset"),
         ),
         (
             "accepts, never answers",
@@ -421,14 +454,24 @@ fn every_fault_beside_a_healthy_feed() {
             server.url("/json-wrong-types"),
             Expect::Fails("JSON"),
         ),
+        (
+            "article pages: hang, gzip and brotli bombs, 200 MB, garbage, redirect loop, reset",
+            server.url("/pages.rss"),
+            Expect::PagesFail(PAGE_FAULTS.len() as u64),
+        ),
     ];
     let mut rows = Vec::new();
     for (fault, url, expect) in table {
         let dir = tempfile::tempdir().unwrap();
+        let full_text = if matches!(expect, Expect::PagesFail(_)) {
+            "full_text = true\n"
+        } else {
+            ""
+        };
         let m = poll(
             dir.path(),
             &healthy,
-            &format!("[[feed]]\nname = \"faulty\"\nurl = \"{url}\"\n"),
+            &format!("[[feed]]\nname = \"faulty\"\nurl = \"{url}\"\n{full_text}"),
         );
         let j = check_common(fault, dir.path(), &m);
         let db = rusqlite::Connection::open(dir.path().join(storywatch::config::DEFAULT_DB_FILE))
@@ -460,6 +503,29 @@ fn every_fault_beside_a_healthy_feed() {
                 assert_eq!(feed_error(&j), None, "{fault}: {j}");
                 assert_eq!(stored, n, "{fault}: items stored");
                 format!("{stored} items stored")
+            }
+            Expect::PagesFail(n) => {
+                assert_eq!(feed_error(&j), None, "{fault}: {j}");
+                assert_eq!(stored, n, "{fault}: items stored");
+                assert_eq!(j["pages_failed"], n, "{fault}: {j}");
+                let errors: Vec<String> = db
+                    .prepare("SELECT url || ': ' || error FROM article_pages ORDER BY url")
+                    .unwrap()
+                    .query_map([], |r| r.get(0))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                assert_eq!(errors.len() as u64, n, "{errors:?}");
+                // Each item keeps the text its feed gave.
+                let kept = count(
+                    &db,
+                    "SELECT count(*) FROM items WHERE text LIKE '%of the page faults.'",
+                );
+                assert_eq!(kept, n);
+                format!(
+                    "{stored} items stored with their feed text; pages: {}",
+                    errors.join("; ")
+                )
             }
         };
         check_details(fault, &db);

@@ -70,6 +70,9 @@ pub enum FetchError {
     TooLarge { limit: u64 },
     #[error("request failed: {0}")]
     Request(String),
+    /// The server went away mid-body (reset, or closed before the length it promised).
+    #[error("connection lost while reading the body: {0}")]
+    BodyCut(String),
     /// An article link (or a redirect) to an address storywatch may not reach.
     #[error("{0}")]
     Refused(String),
@@ -354,6 +357,14 @@ impl Fetcher {
             FetchError::Redirects
         } else if e.is_connect() {
             FetchError::Connect(root_cause(&e))
+        } else if let Some(io) = io_cause(&e).filter(|io| {
+            use std::io::ErrorKind::*;
+            matches!(
+                io.kind(),
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+            )
+        }) {
+            FetchError::BodyCut(io.to_string())
         } else {
             FetchError::Request(chain(&e))
         }
@@ -404,6 +415,18 @@ fn chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     msg
+}
+
+/// The I/O error under reqwest's and hyper's wrappers, if that is the cause.
+fn io_cause(e: &reqwest::Error) -> Option<&std::io::Error> {
+    let mut cur: Option<&dyn std::error::Error> = Some(e);
+    while let Some(c) = cur {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return Some(io);
+        }
+        cur = c.source();
+    }
+    None
 }
 
 fn root_cause(e: &reqwest::Error) -> String {
