@@ -10,7 +10,6 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -100,8 +99,9 @@ type Received = Arc<Mutex<Vec<(String, serde_json::Value)>>>;
 struct Site {
     server: TestServer,
     received: Received,
-    /// Requests of any kind so far: a kill waits for the next one.
-    requests: Arc<AtomicUsize>,
+    /// What each request so far was for: a kill waits for some, and is
+    /// counted by the last one before it.
+    requests: Arc<Mutex<Vec<Phase>>>,
 }
 
 /// Feeds (80 ms each) and a webhook receiver (40 ms per alert), so polls
@@ -109,10 +109,15 @@ struct Site {
 fn site() -> Site {
     let bodies = feed_bodies();
     let received: Received = Arc::default();
-    let requests = Arc::new(AtomicUsize::new(0));
-    let (rec, count) = (received.clone(), requests.clone());
+    let requests: Arc<Mutex<Vec<Phase>>> = Arc::default();
+    let (rec, log) = (received.clone(), requests.clone());
     let server = TestServer::start(move |req| {
-        count.fetch_add(1, Ordering::SeqCst);
+        let what = if req.path == "/hook" {
+            Phase::Delivering
+        } else {
+            Phase::Polling
+        };
+        log.lock().unwrap().push(what);
         if req.path == "/hook" {
             std::thread::sleep(Duration::from_millis(40));
             let id = req.header("webhook-id").unwrap_or("").to_string();
@@ -308,22 +313,34 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     );
 
     // The same work, killed at random moments: one in five while starting
-    // (opening the store, recovering), the rest within 80 ms of a request
-    // the run makes (a feed fetch or a delivery), so they land in its work.
+    // (opening the store, recovering), the rest within 80 ms after the
+    // first, second or third request of the run (a feed fetch or a
+    // delivery), so they land in its work and the work advances slowly.
     let site = site();
     let dir = tempfile::tempdir().unwrap();
     let cfg = setup(dir.path(), &site);
     let mut by_phase: BTreeMap<Phase, usize> = BTreeMap::new();
-    for _ in 0..KILLS {
-        let before = site.requests.load(Ordering::SeqCst);
+    let requests = || site.requests.lock().unwrap().clone();
+    for kill in 0..KILLS {
+        let before = requests().len();
         let mut child = spawn(&cfg);
         if rng.below(5) == 0 {
             std::thread::sleep(Duration::from_millis(rng.below(150)));
         } else {
+            // Every third kill waits for a delivery, so deliveries are hit
+            // however the work is spread.
+            let wanted = 1 + rng.below(3) as usize;
+            let reached = || {
+                let r = requests();
+                let mine = &r[before..];
+                if kill % 3 == 0 {
+                    mine.iter().filter(|p| **p == Phase::Delivering).count() >= wanted
+                } else {
+                    mine.len() >= wanted
+                }
+            };
             let start = Instant::now();
-            while site.requests.load(Ordering::SeqCst) == before
-                && start.elapsed() < Duration::from_secs(3)
-            {
+            while !reached() && start.elapsed() < Duration::from_millis(1500) {
                 std::thread::sleep(Duration::from_millis(2));
             }
             std::thread::sleep(Duration::from_millis(rng.below(80)));
@@ -331,7 +348,10 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
         // SAFETY: the child is ours and not yet reaped.
         unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
         child.wait().unwrap();
-        *by_phase.entry(phase(dir.path())).or_default() += 1;
+        let during = requests().get(before..).and_then(|r| r.last().copied());
+        *by_phase
+            .entry(during.unwrap_or(Phase::Starting))
+            .or_default() += 1;
     }
     run_to_completion(dir.path(), &cfg);
     let got = outcome(dir.path());
@@ -362,7 +382,7 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     let under_two_ids: Vec<_> = ids_by_key.iter().filter(|(_, ids)| ids.len() > 1).collect();
     let redelivered = received.len() - received_ids.len();
     println!(
-        "kills {KILLS} (phase at the kill: {by_phase:?}) over a {} ms clean run; items {} expected, {} stored, {} lost; \
+        "kills {KILLS} (by the last request before each: {by_phase:?}); a clean run takes {} ms; items {} expected, {} stored, {} lost; \
          alerts {} expected, {} raised, {} delivered to the receiver ({} deliveries, {} repeats of an id), \
          {} undelivered, {} under two ids",
         clean_time.as_millis(),
