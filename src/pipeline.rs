@@ -82,6 +82,8 @@ pub struct Pipeline {
     /// Interval bounds, pausing and health-alert policy.
     pub poll: PollConfig,
     pub metrics: Arc<Metrics>,
+    /// The database file, named in errors that come from it.
+    pub db: String,
 }
 
 /// What matching needs beside the item: the stories and the alert policy.
@@ -126,7 +128,12 @@ impl Pipeline {
         match result {
             Ok(()) => {}
             Err(e) => {
-                let reason = e.to_string();
+                let reason = match &e {
+                    FeedError::Store(StoreError::Sqlite(inner)) => {
+                        format!("database {}: {}", self.db, crate::store::explain(inner))
+                    }
+                    _ => e.to_string(),
+                };
                 tracing::warn!(feed = %feed.name, url = %redact(&feed.url), error = %reason, "poll failed");
                 report.outcome = FeedOutcome::Failed(reason.clone());
                 report.items_new = 0;

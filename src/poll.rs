@@ -201,6 +201,7 @@ pub async fn poll_once(config: &Config, opts: &PollOptions) -> Result<PollSummar
         matching,
         poll: config.poll.clone(),
         metrics: Arc::new(crate::metrics::Metrics::default()),
+        db: config.storage.path.display().to_string(),
     });
     // Bounds the feeds in flight (bodies in memory, parse work), not just requests.
     let slots = Arc::new(Semaphore::new(config.poll.concurrency.get()));

@@ -157,6 +157,7 @@ async fn generation_run(
         matching,
         poll: config.poll.clone(),
         metrics: metrics.clone(),
+        db: config.storage.path.display().to_string(),
     });
     let deliverer = Arc::new(
         Deliverer::new(

@@ -34,7 +34,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open database {path}: {source}")]
+    #[error("cannot open database {path}: {}", explain(source))]
     Open {
         path: PathBuf,
         #[source]
@@ -61,13 +61,32 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
-    #[error("database error: {0}")]
+    #[error("database error: {}", explain(.0))]
     Sqlite(#[from] rusqlite::Error),
     #[error("internal error in a database task: {0}")]
     Task(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// SQLite's message, with what it means for an operator where SQLite's own
+/// words ("disk I/O error") leave the cause open.
+pub(crate) fn explain(e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode::*;
+    let hint = match e.sqlite_error_code() {
+        Some(DatabaseBusy | DatabaseLocked) => {
+            "another process holds it locked; storywatch waited 5s and tries again at the next poll"
+        }
+        Some(ReadOnly) => "the file is read-only: check its permissions and its folder's",
+        Some(DiskFull) => "the disk holding it is full",
+        Some(SystemIoFailure) => {
+            "a read or write failed: a full disk, a file-size limit or a failing device"
+        }
+        Some(CannotOpen) => "check that its folder exists and is writable",
+        _ => return e.to_string(),
+    };
+    format!("{e} ({hint})")
+}
 
 mod bands;
 mod feeds;
