@@ -35,6 +35,11 @@ pub fn prepare(text: &str) -> Cow<'_, str> {
             };
         }
     }
+    // A second document glued on (a CMS bug) brings its own declaration,
+    // which is only legal at the start: drop every later one.
+    if s.contains("<?xml") {
+        s = Cow::Owned(drop_xml_decls(&s));
+    }
     let Some((root_start, root_end)) = root_tag(&s) else {
         return s;
     };
@@ -90,6 +95,30 @@ pub fn prepare(text: &str) -> Cow<'_, str> {
         owned.push_str(body);
     }
     Cow::Owned(owned)
+}
+
+/// `s` without `<?xml …?>` declarations (but with other `<?xml-…?>` processing instructions).
+fn drop_xml_decls(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("<?xml") {
+        let is_decl = rest[i + 5..]
+            .chars()
+            .next()
+            .is_some_and(char::is_whitespace);
+        match rest[i..].find("?>").filter(|_| is_decl) {
+            Some(len) => {
+                out.push_str(&rest[..i]);
+                rest = &rest[i + len + 2..];
+            }
+            None => {
+                out.push_str(&rest[..i + 5]);
+                rest = &rest[i + 5..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn find_xml_decl(s: &str) -> Option<usize> {
