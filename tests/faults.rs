@@ -282,8 +282,13 @@ fn count(db: &rusqlite::Connection, sql: &str) -> u64 {
     db.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as u64
 }
 
-/// Checks what every poll must do, whatever the fault; returns the poll's JSON.
-fn check_common(fault: &str, dir: &Path, m: &Measured) -> serde_json::Value {
+/// Checks what every poll must do, whatever the fault; returns the poll's
+/// JSON and the store.
+fn check_common(
+    fault: &str,
+    dir: &Path,
+    m: &Measured,
+) -> (serde_json::Value, rusqlite::Connection) {
     assert!(
         !m.timed_out,
         "{fault}: poll did not finish in {WALL_LIMIT:?}\n{}",
@@ -324,7 +329,7 @@ fn check_common(fault: &str, dir: &Path, m: &Measured) -> serde_json::Value {
          JOIN feeds f ON f.id = i.feed_id WHERE f.name = 'healthy' AND o.state = 'delivered'",
     );
     assert_eq!(delivered, 3, "{fault}: healthy alerts delivered {j}");
-    j
+    (j, db)
 }
 
 fn feed_error(j: &serde_json::Value) -> Option<String> {
@@ -473,9 +478,7 @@ fn every_fault_beside_a_healthy_feed() {
             &healthy,
             &format!("[[feed]]\nname = \"faulty\"\nurl = \"{url}\"\n{full_text}"),
         );
-        let j = check_common(fault, dir.path(), &m);
-        let db = rusqlite::Connection::open(dir.path().join(storywatch::config::DEFAULT_DB_FILE))
-            .unwrap();
+        let (j, db) = check_common(fault, dir.path(), &m);
         let stored = count(
             &db,
             "SELECT count(*) FROM items i JOIN feeds f ON f.id = i.feed_id WHERE f.name = 'faulty'",

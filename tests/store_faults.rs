@@ -61,22 +61,40 @@ fn setup(feed: &Feed) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_path_buf();
     std::fs::write(path.join("reference.txt"), REFERENCE).unwrap();
-    let cfg = path.join("storywatch.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[[story]]\nid = \"talks\"\narticle = \"reference.txt\"\n\n\
-             [[feed]]\nname = \"news\"\nurl = \"{}\"\n",
-            feed.server.url("/rss")
-        ),
-    )
-    .unwrap();
-    let db = path.join(storywatch::config::DEFAULT_DB_FILE);
-    Setup {
-        _dir: dir,
+    let s = Setup {
+        cfg: path.join("storywatch.toml"),
+        db: path.join(storywatch::config::DEFAULT_DB_FILE),
         dir: path,
-        cfg,
-        db,
+        _dir: dir,
+    };
+    s.write_config(feed, "", "");
+    s
+}
+
+impl Setup {
+    /// The story, the feed and the database path, with `top` before the
+    /// story and `feed_extra` in the feed's table.
+    fn write_config(&self, feed: &Feed, top: &str, feed_extra: &str) {
+        std::fs::write(
+            &self.cfg,
+            format!(
+                "[storage]\npath = \"{}\"\n\n{top}\
+                 [[story]]\nid = \"talks\"\narticle = \"reference.txt\"\n\n\
+                 [[feed]]\nname = \"news\"\nurl = \"{}\"\n{feed_extra}",
+                self.db.display(),
+                feed.server.url("/rss")
+            ),
+        )
+        .unwrap();
+    }
+
+    /// Moves the database onto a 4 MiB tmpfs, if one can be mounted here
+    /// (the caller then writes the config).
+    fn on_tmpfs(&mut self) -> Option<Tmpfs> {
+        let disk = self.dir.join("disk");
+        let tmpfs = Tmpfs::mount(&disk, "4m")?;
+        self.db = disk.join("storywatch.db");
+        Some(tmpfs)
     }
 }
 
@@ -237,17 +255,9 @@ fn fill(dir: &Path) -> PathBuf {
 fn a_full_disk_fails_clearly_and_writes_resume_when_space_returns() {
     let feed = feed();
     let mut s = setup(&feed);
+    let tmpfs = s.on_tmpfs();
+    s.write_config(&feed, "", "");
     let disk = s.dir.join("disk");
-    let tmpfs = Tmpfs::mount(&disk, "4m");
-    if tmpfs.is_some() {
-        s.db = disk.join("storywatch.db");
-        let cfg = std::fs::read_to_string(&s.cfg).unwrap();
-        std::fs::write(
-            &s.cfg,
-            format!("[storage]\npath = \"{}\"\n\n{cfg}", s.db.display()),
-        )
-        .unwrap();
-    }
     let before = first_poll(&s, &feed, poll);
 
     let m = if tmpfs.is_some() {
@@ -291,23 +301,16 @@ fn the_service_rides_out_a_locked_and_a_full_database() {
 
     let feed = feed();
     let mut s = setup(&feed);
-    let disk = s.dir.join("disk");
-    let tmpfs = Tmpfs::mount(&disk, "4m");
-    if tmpfs.is_some() {
-        s.db = disk.join("storywatch.db");
-    } else {
+    let tmpfs = s.on_tmpfs();
+    if tmpfs.is_none() {
         eprintln!("cannot mount a tmpfs here; the full-disk half is skipped");
     }
-    std::fs::write(
-        &s.cfg,
-        format!(
-            "[storage]\npath = \"{}\"\n\n[poll]\nmin_interval = \"1s\"\n\n[[story]]\nid = \"talks\"\narticle = \"reference.txt\"\n\n\
-             [[feed]]\nname = \"news\"\nurl = \"{}\"\ninterval = \"1s\"\n",
-            s.db.display(),
-            feed.server.url("/rss")
-        ),
-    )
-    .unwrap();
+    s.write_config(
+        &feed,
+        "[poll]\nmin_interval = \"1s\"\n\n",
+        "interval = \"1s\"\n",
+    );
+    let disk = s.dir.join("disk");
     let mut child = common::storywatch()
         .arg("--config")
         .arg(&s.cfg)

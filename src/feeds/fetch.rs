@@ -344,12 +344,8 @@ impl Fetcher {
     }
 
     fn classify(&self, e: reqwest::Error) -> FetchError {
-        let mut cause: Option<&dyn std::error::Error> = Some(&e);
-        while let Some(c) = cause {
-            if let Some(r) = c.downcast_ref::<Refused>() {
-                return FetchError::Refused(r.to_string());
-            }
-            cause = c.source();
+        if let Some(r) = find_cause::<Refused>(&e) {
+            return FetchError::Refused(r.to_string());
         }
         if e.is_timeout() {
             FetchError::Timeout(self.timeout)
@@ -357,7 +353,7 @@ impl Fetcher {
             FetchError::Redirects
         } else if e.is_connect() {
             FetchError::Connect(root_cause(&e))
-        } else if let Some(io) = io_cause(&e).filter(|io| {
+        } else if let Some(io) = find_cause::<std::io::Error>(&e).filter(|io| {
             use std::io::ErrorKind::*;
             matches!(
                 io.kind(),
@@ -417,12 +413,12 @@ fn chain(e: &dyn std::error::Error) -> String {
     msg
 }
 
-/// The I/O error under reqwest's and hyper's wrappers, if that is the cause.
-fn io_cause(e: &reqwest::Error) -> Option<&std::io::Error> {
+/// The first error of type `T` under reqwest's and hyper's wrappers.
+fn find_cause<T: std::error::Error + 'static>(e: &reqwest::Error) -> Option<&T> {
     let mut cur: Option<&dyn std::error::Error> = Some(e);
     while let Some(c) = cur {
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            return Some(io);
+        if let Some(found) = c.downcast_ref::<T>() {
+            return Some(found);
         }
         cur = c.source();
     }
