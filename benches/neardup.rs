@@ -13,42 +13,9 @@ use storywatch::feeds::normalize::Item;
 use storywatch::neardup::{containment_threshold, fingerprint};
 use storywatch::store::Store;
 
-/// xorshift64*: deterministic, so every run measures the same texts.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-fn vocabulary() -> Vec<String> {
-    let syl = [
-        "ka", "lo", "mir", "sen", "tov", "ra", "vik", "den", "sho", "bel", "gru", "zan", "pe",
-        "tri", "os", "lu",
-    ];
-    (0..6000)
-        .map(|i| {
-            format!(
-                "{}{}{}",
-                syl[i % 16],
-                syl[(i / 16) % 16],
-                syl[(i / 256) % 16]
-            )
-        })
-        .collect()
-}
-
-fn text(rng: &mut Rng, vocab: &[String], words: usize) -> Vec<String> {
-    (0..words)
-        .map(|_| vocab[rng.below(vocab.len())].clone())
-        .collect()
-}
+#[path = "common/synth.rs"]
+mod synth;
+use synth::{text, vocabulary, Rng};
 
 fn main() {
     let max: usize = std::env::var("NEARDUP_MAX")
@@ -166,7 +133,7 @@ fn main() {
                     if *copy
                         && found
                             .iter()
-                            .any(|(_, _, other)| fp.containment(other) >= threshold)
+                            .any(|(_, other)| fp.containment(other) >= threshold)
                     {
                         hits += 1;
                     }

@@ -45,20 +45,8 @@ pub fn cast(story: &Watchlist) -> BTreeSet<String> {
 impl Report {
     /// `cast` is [`cast`] of the story the explanation is for.
     pub fn of(ex: &Explanation, cast: &BTreeSet<String>, published: i64) -> Report {
-        let people = ex
-            .entities
-            .iter()
-            .filter(|e| e.kind == Kind::Person)
-            .map(|e| e.name.as_str())
-            .chain(
-                ex.unknown_names
-                    .iter()
-                    .filter(|(_, k)| *k == Kind::Person)
-                    .map(|(n, _)| n.as_str()),
-            )
-            .map(surname)
-            .filter(|s| s.chars().count() > 2 && !cast.contains(s))
-            .collect();
+        let mut people = people(ex);
+        people.retain(|s| !cast.contains(s));
         Report {
             published,
             people,
@@ -72,6 +60,30 @@ impl Report {
             && self.people.intersection(&other.people).count() >= MIN_SHARED_PEOPLE
             && self.events.intersection(&other.events).next().is_some()
     }
+}
+
+/// Folded surnames of every person an explanation names, the story's own
+/// included (the store indexes these; [`Report::of`] leaves the cast out).
+pub fn people(ex: &Explanation) -> BTreeSet<String> {
+    ex.entities
+        .iter()
+        .filter(|e| e.kind == Kind::Person)
+        .map(|e| e.name.as_str())
+        .chain(
+            ex.unknown_names
+                .iter()
+                .filter(|(_, k)| *k == Kind::Person)
+                .map(|(n, _)| n.as_str()),
+        )
+        .map(surname)
+        .filter(|s| s.chars().count() > 2)
+        .collect()
+}
+
+/// Whether a matched item could ever be found the same report as another:
+/// it needs two people and an event.
+pub fn comparable(ex: &Explanation, people: &BTreeSet<String>) -> bool {
+    people.len() >= MIN_SHARED_PEOPLE && !ex.events.is_empty()
 }
 
 /// The last word of a folded name: "Alexander Darchiev" and "Darchiev" meet.

@@ -2,6 +2,7 @@
 //! fetch → parse → normalise → dedup → store, with all of one poll's writes
 //! (items and the feed's new state) in one transaction.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -18,7 +19,7 @@ use crate::feeds::normalize::{normalize_feed, Item};
 use crate::feeds::parse::{parse_feed, ParseError};
 use crate::matching::entities::Kind;
 use crate::matching::matcher::reference_terms;
-use crate::matching::{CorpusStats, Explanation};
+use crate::matching::{CorpusStats, Draft, Explanation};
 use crate::metrics::Metrics;
 use crate::neardup::{fingerprint, fingerprint_batch, Fingerprint};
 use crate::paraphrase::Report;
@@ -238,6 +239,14 @@ impl Pipeline {
                 );
                 let commit = self.commit;
                 let ctx = self.matching.clone();
+                let (items, prepared) = {
+                    let ctx = ctx.clone();
+                    on_cpu(move || {
+                        let prepared = prepare(&ctx, &items);
+                        (items, prepared)
+                    })
+                    .await?
+                };
                 let counts = self
                     .blocking(move |store| {
                         let state = store.feed_state(&feed_cfg.name)?;
@@ -247,11 +256,14 @@ impl Pipeline {
                                 tx.insert_page(page)?;
                             }
                             let mut c = ItemCounts::default();
-                            let prints = fingerprint_batch(
-                                items.iter().map(|i| (i.title.as_str(), i.text.as_str())),
-                            );
-                            for (item, print) in items.iter().zip(prints) {
-                                let keys = ExactKeys::of(item);
+                            let corpus = TxCorpus::new(tx);
+                            for (item, prep) in items.iter().zip(prepared) {
+                                let Prepared {
+                                    keys,
+                                    print,
+                                    drafts,
+                                    terms,
+                                } = prep;
                                 if tx.find_duplicate(id, &keys)?.is_some() {
                                     c.duplicate += 1;
                                     continue;
@@ -275,12 +287,21 @@ impl Pipeline {
                                     first_seen_at: now.timestamp(),
                                     cluster_id,
                                 };
-                                let m = match_item(tx, &ctx, &stored, true, now.timestamp())?;
+                                let m = match_drafted(
+                                    tx,
+                                    &ctx,
+                                    &corpus,
+                                    &stored,
+                                    Some(&terms),
+                                    &drafts,
+                                    now.timestamp(),
+                                )?;
                                 c.matches += m.matches;
                                 c.alerts += m.alerts;
                                 c.raised.extend(m.raised);
                                 c.matched_stories.extend(m.matched_stories);
                             }
+                            corpus.flush()?;
                             recovered(
                                 tx,
                                 &ctx,
@@ -484,6 +505,14 @@ impl Pipeline {
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, FeedError> {
+        // Feeds queue for the store here, not on blocking threads: each
+        // thread parked on the mutex held its feed's items and grew its own
+        // malloc arena.
+        static TURN: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+        let _turn = TURN
+            .acquire()
+            .await
+            .map_err(|e| FeedError::Task(e.to_string()))?;
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
@@ -525,13 +554,30 @@ fn recovered(
 }
 
 /// Parsing and HTML-to-text are CPU work; they stay off the async workers.
+/// Runs CPU-bound work on the blocking pool, at most one task per core at a
+/// time: more feeds in flight than cores only held more parsed feeds (and
+/// malloc arenas) in memory at once, and finished none sooner.
+async fn on_cpu<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, FeedError> {
+    static CPU: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let cpu = CPU.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    });
+    let _permit = cpu
+        .acquire()
+        .await
+        .map_err(|e| FeedError::Task(e.to_string()))?;
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| FeedError::Task(e.to_string()))
+}
+
 async fn parse_in_background(
     bytes: Vec<u8>,
     content_type: Option<String>,
     base: Url,
     now: DateTime<Utc>,
 ) -> Result<(Vec<Item>, bool, Option<std::time::Duration>), FeedError> {
-    tokio::task::spawn_blocking(move || {
+    on_cpu(move || {
         let parsed = parse_feed(&bytes, content_type.as_deref(), &base)?;
         let hint = crate::feeds::hints::update_hint(&bytes, parsed.feed.ttl);
         Ok((
@@ -540,8 +586,7 @@ async fn parse_in_background(
             hint,
         ))
     })
-    .await
-    .map_err(|e| FeedError::Task(e.to_string()))?
+    .await?
 }
 
 /// A URL fit for logs: no user info, no query (tokens hide there).
@@ -584,11 +629,14 @@ fn cluster_of(
     let best = tx
         .near_duplicate_candidates(&fp.band_keys(), since)?
         .into_iter()
-        .filter(|(id, _, _)| *id != item_id)
-        .map(|(_, cluster, other)| (fp.containment(&other), cluster))
+        .filter(|(id, _)| *id != item_id)
+        .map(|(id, other)| (fp.containment(&other), id))
         .filter(|(c, _)| *c >= ctx.near_threshold)
         .max_by(|a, b| a.0.total_cmp(&b.0));
-    let cluster = best.map(|(_, c)| c).unwrap_or(item_id);
+    let cluster = match best {
+        Some((_, id)) => tx.cluster_id_of(id)?,
+        None => item_id,
+    };
     tx.attach_cluster(item_id, cluster, Some(&fp))?;
     Ok(cluster)
 }
@@ -612,16 +660,118 @@ pub struct RaisedAlert {
     pub why: String,
 }
 
-/// Document frequencies read inside the current transaction.
-struct TxCorpus<'a, 'b>(&'a StoreTx<'b>);
+/// Document frequencies inside one write transaction: each term is read
+/// once, new documents are counted in memory, and [`TxCorpus::flush`] writes
+/// the counts once per term at the end (one feed's items used to cost an
+/// upsert per term per item).
+pub struct TxCorpus<'a, 'b> {
+    tx: &'a StoreTx<'b>,
+    n_docs: std::cell::Cell<Option<u64>>,
+    stored: std::cell::RefCell<HashMap<String, u64>>,
+    added_docs: std::cell::Cell<u64>,
+    added: std::cell::RefCell<HashMap<String, u64>>,
+}
+
+impl<'a, 'b> TxCorpus<'a, 'b> {
+    pub fn new(tx: &'a StoreTx<'b>) -> Self {
+        TxCorpus {
+            tx,
+            n_docs: Default::default(),
+            stored: Default::default(),
+            added_docs: Default::default(),
+            added: Default::default(),
+        }
+    }
+
+    /// Counts one new document with these (distinct) terms.
+    fn count(&self, terms: &[String]) {
+        self.added_docs.set(self.added_docs.get() + 1);
+        let mut added = self.added.borrow_mut();
+        for t in terms {
+            *added.entry(t.clone()).or_insert(0) += 1;
+        }
+    }
+
+    /// Writes what [`TxCorpus::count`] counted, in the same transaction.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let added = std::mem::take(&mut *self.added.borrow_mut());
+        let docs = self.added_docs.replace(0);
+        if docs > 0 {
+            self.tx
+                .add_documents(docs, added.iter().map(|(t, n)| (t.as_str(), *n)))?;
+        }
+        self.n_docs.set(None);
+        self.stored.borrow_mut().clear();
+        Ok(())
+    }
+}
 
 impl CorpusStats for TxCorpus<'_, '_> {
     fn n_docs(&self) -> u64 {
-        self.0.n_docs().unwrap_or(0)
+        let stored = match self.n_docs.get() {
+            Some(n) => n,
+            None => {
+                let n = self.tx.n_docs().unwrap_or(0);
+                self.n_docs.set(Some(n));
+                n
+            }
+        };
+        stored + self.added_docs.get()
     }
     fn df(&self, term: &str) -> u64 {
-        self.0.df(term).unwrap_or(0)
+        let stored = self.stored.borrow().get(term).copied();
+        let stored = stored.unwrap_or_else(|| {
+            let n = self.tx.df(term).unwrap_or(0);
+            self.stored.borrow_mut().insert(term.to_string(), n);
+            n
+        });
+        stored + self.added.borrow().get(term).copied().unwrap_or(0)
     }
+}
+
+/// The store-free part of matching one entry, worked out on the blocking
+/// pool before the store is locked (the single writer then only runs SQL).
+pub struct Prepared {
+    pub keys: ExactKeys,
+    /// The near-duplicate fingerprint, boilerplate of the feed left out.
+    pub print: Option<Fingerprint>,
+    /// One draft per story, in [`MatchContext::stories`] order.
+    pub drafts: Vec<Draft>,
+    /// The entry's distinct vocabulary terms, for the document frequencies.
+    pub terms: Vec<String>,
+}
+
+/// [`Prepared`] for each of one feed's entries.
+pub fn prepare(ctx: &MatchContext, items: &[Item]) -> Vec<Prepared> {
+    let prints = fingerprint_batch(items.iter().map(|i| (i.title.as_str(), i.text.as_str())));
+    items
+        .iter()
+        .zip(prints)
+        .map(|(item, print)| Prepared {
+            keys: ExactKeys::of(item),
+            print,
+            drafts: drafts(ctx, &item.title, &item.text),
+            terms: vocabulary_terms(ctx, &item.title, &item.text),
+        })
+        .collect()
+}
+
+fn drafts(ctx: &MatchContext, title: &str, text: &str) -> Vec<Draft> {
+    ctx.stories
+        .iter()
+        .map(|s| s.matcher.draft(title, text))
+        .collect()
+}
+
+fn vocabulary_terms(ctx: &MatchContext, title: &str, text: &str) -> Vec<String> {
+    if ctx.stories.is_empty() {
+        return Vec::new();
+    }
+    let doc = reference_terms(&[title, text]);
+    doc.terms()
+        .filter(|t| ctx.vocabulary.contains(*t))
+        .map(str::to_string)
+        .collect()
 }
 
 /// Matches one stored item against every story, stores the explanations and
@@ -635,20 +785,38 @@ pub fn match_item(
     count_doc: bool,
     now: i64,
 ) -> Result<MatchOutcome, StoreError> {
+    let corpus = TxCorpus::new(tx);
+    let terms = count_doc.then(|| vocabulary_terms(ctx, &item.title, &item.text));
+    let drafts = drafts(ctx, &item.title, &item.text);
+    let out = match_drafted(tx, ctx, &corpus, item, terms.as_deref(), &drafts, now)?;
+    corpus.flush()?;
+    Ok(out)
+}
+
+/// [`match_item`] with the store-free part done ([`prepare`]); `terms`
+/// (a new item's) are counted in `corpus` before the scores are taken.
+pub fn match_drafted(
+    tx: &StoreTx<'_>,
+    ctx: &MatchContext,
+    corpus: &TxCorpus<'_, '_>,
+    item: &StoredItem,
+    terms: Option<&[String]>,
+    drafts: &[Draft],
+    now: i64,
+) -> Result<MatchOutcome, StoreError> {
     let mut out = MatchOutcome::default();
     if ctx.stories.is_empty() {
         return Ok(out);
     }
-    if count_doc {
-        let doc = reference_terms(&[&item.title, &item.text]);
-        tx.count_document(doc.terms().filter(|t| ctx.vocabulary.contains(*t)))?;
+    let count_doc = terms.is_some();
+    if let Some(terms) = terms {
+        corpus.count(terms);
     }
-    let corpus = TxCorpus(tx);
     // Only matched items are compared with the reference articles.
     let item_print = std::cell::OnceCell::new();
     let mut cluster_id = item.cluster_id;
-    for story in &ctx.stories {
-        let ex = story.matcher.explain(&item.title, &item.text, &corpus);
+    for (story, draft) in ctx.stories.iter().zip(drafts) {
+        let ex = story.matcher.finish(draft, corpus);
         if ex.entities.is_empty() {
             continue;
         }
@@ -663,12 +831,15 @@ pub fn match_item(
             },
             now,
         )?;
+        let published = item.published_at.unwrap_or(item.first_seen_at);
+        let people = crate::paraphrase::people(&ex);
+        let comparable = ex.is_match() && crate::paraphrase::comparable(&ex, &people);
+        tx.index_report_pairs(item.id, &story.id, published, comparable.then_some(&people))?;
         if !ex.is_match() {
             continue;
         }
         out.matches += 1;
         out.matched_stories.push(story.id.clone());
-        let published = item.published_at.unwrap_or(item.first_seen_at);
         let copy_of_reference = ctx.reference_prints.iter().any(|(id, r)| {
             id == &story.id
                 && item_print
@@ -772,15 +943,24 @@ fn paraphrased(
         return Ok(None);
     }
     let window = crate::paraphrase::SAME_DAY;
-    let candidates =
-        tx.story_matches_between(&story.id, published - window, published + window, item.id)?;
-    Ok(candidates
-        .into_iter()
-        .find_map(|(_, cluster, at, explanation)| {
-            let other: Explanation = serde_json::from_str(&explanation).ok()?;
-            this.same_as(&Report::of(&other, &cast, at))
-                .then_some(cluster)
-        }))
+    for id in tx.report_candidates(
+        &story.id,
+        &this.people,
+        published - window,
+        published + window,
+        item.id,
+    )? {
+        let Some((cluster, at, explanation)) = tx.matched_report(id, &story.id)? else {
+            continue;
+        };
+        let Ok(other) = serde_json::from_str::<Explanation>(&explanation) else {
+            continue;
+        };
+        if this.same_as(&Report::of(&other, &cast, at)) {
+            return Ok(Some(cluster));
+        }
+    }
+    Ok(None)
 }
 
 /// Stores a new alert and queues it for every sink that takes it, in the

@@ -93,6 +93,27 @@ pub struct EventHit {
     pub count: u32,
 }
 
+/// What matching found in an item before the corpus is consulted (see
+/// [`Matcher::draft`]); `None` inside when nothing of the story is named.
+#[derive(Debug, Clone, Default)]
+pub struct Draft(Option<Box<DraftParts>>);
+
+#[derive(Debug, Clone)]
+struct DraftParts {
+    /// Entity index → (mentions, named in the title).
+    ent_count: BTreeMap<usize, (u32, bool)>,
+    ev_count: BTreeMap<usize, u32>,
+    cooc: usize,
+    ent_ev: usize,
+    story_mentions: usize,
+    all_mentions: usize,
+    excluded_by: Option<String>,
+    unknown: BTreeMap<String, Kind>,
+    /// The item's terms, for the similarity to the reference.
+    doc: Reference,
+    snippets: Vec<String>,
+}
+
 /// Why an item scored what it did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Explanation {
@@ -193,6 +214,13 @@ impl Matcher {
 
     /// Scores one item and explains the score.
     pub fn explain(&self, title: &str, text: &str, corpus: &dyn CorpusStats) -> Explanation {
+        self.finish(&self.draft(title, text), corpus)
+    }
+
+    /// Everything of [`Matcher::explain`] that does not need the corpus:
+    /// pure, so the pipeline works it out on the blocking pool before the
+    /// store is locked.
+    pub fn draft(&self, title: &str, text: &str) -> Draft {
         let mut ent_count: BTreeMap<usize, (u32, bool)> = BTreeMap::new();
         let mut ev_count: BTreeMap<usize, u32> = BTreeMap::new();
         let mut excluded_by = None;
@@ -256,16 +284,7 @@ impl Matcher {
         if ent_count.is_empty() && excluded_by.is_none() {
             // Nothing of the story is named: no need to measure focus or
             // similarity (most items of a news stream end here).
-            return Explanation {
-                score: 0.0,
-                threshold: self.threshold,
-                components: Components::default(),
-                entities: Vec::new(),
-                events: Vec::new(),
-                snippets: Vec::new(),
-                excluded_by: None,
-                unknown_names: Vec::new(),
-            };
+            return Draft(None);
         }
 
         // Focus: how much of the item's naming is about the story.
@@ -292,21 +311,6 @@ impl Matcher {
             story_mentions = found;
         }
 
-        let signals = Signals {
-            entities: ent_count
-                .keys()
-                .map(|&i| (self.entities[i].weight, ent_count[&i].1))
-                .collect(),
-            event_types: ev_count.len(),
-            cooccurring_sentences: cooc,
-            entity_event_sentences: ent_ev,
-            similarity: self.similarity(&full, corpus),
-            story_mentions,
-            all_mentions,
-            excluded: excluded_by.is_some(),
-        };
-        let components = score(&signals);
-
         sentence_hits.sort_by_key(|h| std::cmp::Reverse(h.0 * 2 + h.1));
         let snippets = sentence_hits
             .iter()
@@ -314,11 +318,56 @@ impl Matcher {
             .take(2)
             .map(|(_, _, s)| clip(s, 300))
             .collect();
+        Draft(Some(Box::new(DraftParts {
+            ent_count,
+            ev_count,
+            cooc,
+            ent_ev,
+            story_mentions,
+            all_mentions,
+            excluded_by,
+            unknown,
+            doc: reference_terms(&[&full]),
+            snippets,
+        })))
+    }
+
+    /// The explanation of a draft, with the similarity to the reference
+    /// weighed by the corpus as it stands.
+    pub fn finish(&self, draft: &Draft, corpus: &dyn CorpusStats) -> Explanation {
+        let Some(d) = &draft.0 else {
+            return Explanation {
+                score: 0.0,
+                threshold: self.threshold,
+                components: Components::default(),
+                entities: Vec::new(),
+                events: Vec::new(),
+                snippets: Vec::new(),
+                excluded_by: None,
+                unknown_names: Vec::new(),
+            };
+        };
+        let signals = Signals {
+            entities: d
+                .ent_count
+                .iter()
+                .map(|(&i, &(_, in_title))| (self.entities[i].weight, in_title))
+                .collect(),
+            event_types: d.ev_count.len(),
+            cooccurring_sentences: d.cooc,
+            entity_event_sentences: d.ent_ev,
+            similarity: self.similarity(&d.doc, corpus),
+            story_mentions: d.story_mentions,
+            all_mentions: d.all_mentions,
+            excluded: d.excluded_by.is_some(),
+        };
+        let components = score(&signals);
         Explanation {
             score: components.score,
             threshold: self.threshold,
             components,
-            entities: ent_count
+            entities: d
+                .ent_count
                 .iter()
                 .map(|(&i, &(count, in_title))| EntityHit {
                     name: self.entities[i].name.clone(),
@@ -327,16 +376,17 @@ impl Matcher {
                     in_title,
                 })
                 .collect(),
-            events: ev_count
+            events: d
+                .ev_count
                 .iter()
                 .map(|(&i, &count)| EventHit {
                     name: self.events[i].1.clone(),
                     count,
                 })
                 .collect(),
-            snippets,
-            excluded_by,
-            unknown_names: unknown.into_iter().collect(),
+            snippets: d.snippets.clone(),
+            excluded_by: d.excluded_by.clone(),
+            unknown_names: d.unknown.iter().map(|(n, k)| (n.clone(), *k)).collect(),
         }
     }
 
@@ -429,11 +479,10 @@ impl Matcher {
     }
 
     /// BM25 of the item against the reference, over the reference's own BM25.
-    fn similarity(&self, text: &str, corpus: &dyn CorpusStats) -> f64 {
+    fn similarity(&self, doc: &Reference, corpus: &dyn CorpusStats) -> f64 {
         if self.reference.terms.is_empty() {
             return 0.0;
         }
-        let doc = reference_terms(&[text]);
         let n = corpus.n_docs() as f64;
         let idf = |t: &str| {
             let df = corpus.df(t) as f64;

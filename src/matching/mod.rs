@@ -12,5 +12,5 @@ pub mod score;
 pub mod text;
 pub mod watchlist;
 
-pub use matcher::{CorpusStats, Explanation, Matcher, UniformCorpus};
+pub use matcher::{CorpusStats, Draft, Explanation, Matcher, UniformCorpus};
 pub use watchlist::Watchlist;

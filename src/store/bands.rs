@@ -48,8 +48,8 @@ impl Store {
         self.write(true, |tx| {
             let old: Vec<(i64, Vec<u8>, u32)> = {
                 let mut stmt = tx.tx.prepare_cached(
-                    "SELECT id, signature, shingles FROM items
-                     WHERE banded = 1 AND first_seen_at < ?1 LIMIT 50000",
+                    "SELECT i.id, p.signature, p.shingles FROM items i JOIN item_prints p ON p.item_id = i.id
+                     WHERE i.banded = 1 AND i.first_seen_at < ?1 LIMIT 50000",
                 )?;
                 let rows = stmt.query_map([before], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
                 rows.collect::<std::result::Result<_, _>>()?
@@ -75,14 +75,14 @@ impl Store {
 
 impl StoreTx<'_> {
     /// Stored items within the window that share at least
-    /// [`MIN_SHARED_BANDS`] bands with `keys`: (item id, cluster id,
-    /// fingerprint). The probes read only the band B-tree; signatures are
-    /// read for the few that pass.
+    /// [`MIN_SHARED_BANDS`] bands with `keys`: (item id, fingerprint). The
+    /// probes read only the band B-tree; signatures are read, from their
+    /// narrow table, for the few that pass.
     pub fn near_duplicate_candidates(
         &self,
         keys: &[i64],
         since: i64,
-    ) -> Result<Vec<(i64, i64, Fingerprint)>> {
+    ) -> Result<Vec<(i64, Fingerprint)>> {
         // Item ids grow with first_seen_at: the window is an id range.
         let first: Option<i64> = self
             .tx
@@ -109,28 +109,31 @@ impl StoreTx<'_> {
             .map(|(id, _)| id)
             .collect();
         ids.sort_unstable();
-        let mut read = self.tx.prepare_cached(
-            "SELECT COALESCE(cluster_id, id), signature, shingles FROM items
-             WHERE id = ?1 AND signature IS NOT NULL",
-        )?;
+        let mut read = self
+            .tx
+            .prepare_cached("SELECT signature, shingles FROM item_prints WHERE item_id = ?1")?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let row = read
-                .query_row([id], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        r.get::<_, u32>(2)?,
-                    ))
-                })
+                .query_row([id], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u32>(1)?)))
                 .optional()?;
-            if let Some((cluster, sig, shingles)) = row {
-                if let Some(fp) = Fingerprint::from_bytes(&sig, shingles) {
-                    out.push((id, cluster, fp));
-                }
+            if let Some(fp) =
+                row.and_then(|(sig, shingles)| Fingerprint::from_bytes(&sig, shingles))
+            {
+                out.push((id, fp));
             }
         }
         Ok(out)
+    }
+
+    /// The cluster an item belongs to (its own id when it has none).
+    pub fn cluster_id_of(&self, item_id: i64) -> Result<i64> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT COALESCE(cluster_id, id) FROM items WHERE id = ?1")?
+            .query_row([item_id], |r| r.get(0))
+            .optional()?
+            .unwrap_or(item_id))
     }
 
     /// Puts an item in a cluster and indexes its fingerprint.
@@ -141,18 +144,14 @@ impl StoreTx<'_> {
         fp: Option<&Fingerprint>,
     ) -> Result<()> {
         self.tx
-            .prepare_cached(
-                "UPDATE items SET cluster_id = ?2, shingles = ?3, signature = ?4, banded = ?5
-                 WHERE id = ?1",
-            )?
-            .execute(params![
-                item_id,
-                cluster_id,
-                fp.map(|f| f.shingles),
-                fp.map(|f| f.to_bytes()),
-                fp.is_some()
-            ])?;
+            .prepare_cached("UPDATE items SET cluster_id = ?2, banded = ?3 WHERE id = ?1")?
+            .execute(params![item_id, cluster_id, fp.is_some()])?;
         if let Some(fp) = fp {
+            self.tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO item_prints (item_id, shingles, signature) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![item_id, fp.shingles, fp.to_bytes()])?;
             let mut ins = self
                 .tx
                 .prepare_cached("INSERT OR IGNORE INTO lsh_bands (key, item_id) VALUES (?1, ?2)")?;

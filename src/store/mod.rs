@@ -24,9 +24,17 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_feed_health.sql"),
     include_str!("migrations/0007_compact_bands.sql"),
     include_str!("migrations/0008_article_pages.sql"),
+    include_str!("migrations/0009_report_people.sql"),
+    include_str!("migrations/0010_item_prints.sql"),
 ];
 
 /// The schema version this binary writes.
+/// SQLite page cache per connection, in KiB.
+const PAGE_CACHE_KIB: i64 = 8 * 1024;
+
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 128;
+
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// How long a writer waits for another connection's lock before failing.
@@ -92,6 +100,7 @@ mod bands;
 mod feeds;
 mod outbox;
 mod pages;
+mod reports;
 
 use feeds::feed_state_row;
 pub use outbox::{AttemptResult, Delivery, DeliveryState, PausedSink};
@@ -202,6 +211,10 @@ impl Store {
 
     fn init(conn: Connection, label: String) -> Result<Store> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Every statement of the hot path stays prepared: the default cache
+        // of 16 was smaller than one feed's transaction uses, so statements
+        // were compiled again for every item.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.pragma_update(None, "foreign_keys", true)?;
         if label != ":memory:" {
             conn.pragma_update(None, "journal_mode", "wal")?;
@@ -209,10 +222,13 @@ impl Store {
             // crash can lose the last transactions, never corrupt the file.
             conn.pragma_update(None, "synchronous", "normal")?;
         }
-        // Page reads through a memory map, capped at 256 MiB: cheaper than a
-        // read call per page for index probes, and the map is the OS's page
-        // cache, so its size is bounded, not the store's.
-        conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
+        // No memory map: mapped pages count in the process's resident set
+        // (a cold poll touched 250 MiB of them), and probes through read
+        // calls and a page cache of our own measured the same. The cache
+        // holds the hot index pages and one feed's dirty pages, so a write
+        // transaction does not spill to the WAL before its commit.
+        conn.pragma_update(None, "mmap_size", 0)?;
+        conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
         // Freed pages go back to the file system a little at a time (see
         // `prune_items`); an older file is converted once.
         let auto_vacuum: i64 = conn.pragma_query_value(None, "auto_vacuum", |r| r.get(0))?;
@@ -250,6 +266,9 @@ impl Store {
             tracing::info!(db = %self.label, version, "applied schema migration");
             if version == bands::REINDEX_AT {
                 self.reindex_bands()?;
+            }
+            if version == reports::BACKFILL_AT {
+                self.backfill_report_pairs()?;
             }
         }
         Ok(())
@@ -414,7 +433,7 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Documents in the corpus statistics (see [`StoreTx::count_document`]).
+    /// Documents in the corpus statistics (see [`StoreTx::add_documents`]).
     pub fn n_docs(&self) -> Result<u64> {
         let n: i64 = self
             .conn
@@ -710,15 +729,21 @@ impl StoreTx<'_> {
     }
 
     /// One more document in the corpus, containing these vocabulary terms.
-    pub fn count_document<'t>(&self, terms: impl IntoIterator<Item = &'t str>) -> Result<()> {
+    /// Adds `docs` documents to the corpus statistics, and `n` to the
+    /// document frequency of each term.
+    pub fn add_documents<'t>(
+        &self,
+        docs: u64,
+        terms: impl IntoIterator<Item = (&'t str, u64)>,
+    ) -> Result<()> {
         self.tx
-            .prepare_cached("UPDATE corpus SET n_docs = n_docs + 1 WHERE id = 1")?
-            .execute([])?;
+            .prepare_cached("UPDATE corpus SET n_docs = n_docs + ?1 WHERE id = 1")?
+            .execute([docs as i64])?;
         let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO term_df (term, df) VALUES (?1, 1) ON CONFLICT (term) DO UPDATE SET df = df + 1",
+            "INSERT INTO term_df (term, df) VALUES (?1, ?2) ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
         )?;
-        for t in terms {
-            stmt.execute([t])?;
+        for (t, n) in terms {
+            stmt.execute(params![t, n as i64])?;
         }
         Ok(())
     }
@@ -746,28 +771,6 @@ impl StoreTx<'_> {
             .prepare_cached("UPDATE items SET cluster_id = ?2 WHERE id = ?1")?
             .execute(params![item_id, cluster_id])?;
         Ok(())
-    }
-
-    /// Other items matched to the story and published (or first seen)
-    /// between `from` and `to`: (item id, cluster id, published, explanation).
-    pub fn story_matches_between(
-        &self,
-        story: &str,
-        from: i64,
-        to: i64,
-        except: i64,
-    ) -> Result<Vec<(i64, i64, i64, String)>> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT i.id, i.cluster_id, coalesce(i.published_at, i.first_seen_at), m.explanation
-             FROM matches m JOIN items i ON i.id = m.item_id
-             WHERE m.story_id = ?1 AND m.matched = 1 AND i.id != ?4
-               AND coalesce(i.published_at, i.first_seen_at) BETWEEN ?2 AND ?3
-             ORDER BY i.id LIMIT 1000",
-        )?;
-        let rows = stmt.query_map(params![story, from, to, except], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn cluster_size(&self, cluster_id: i64) -> Result<u32> {
@@ -944,12 +947,16 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(rows(&store), crate::neardup::BANDS as i64);
-        // A store written before migration 7: the old band table, no rows
-        // (and nothing of the later migrations).
+        // A store written before migration 7: the old band table, no rows,
+        // signatures in the items table (and nothing of the later migrations).
         store
             .conn
             .execute_batch(
-                "DROP TABLE article_pages; DROP INDEX items_page_url; ALTER TABLE items DROP COLUMN page_url;
+                "ALTER TABLE items ADD COLUMN shingles INTEGER; ALTER TABLE items ADD COLUMN signature BLOB;
+                 UPDATE items SET shingles = (SELECT shingles FROM item_prints WHERE item_id = items.id),
+                                  signature = (SELECT signature FROM item_prints WHERE item_id = items.id);
+                 DROP TABLE item_prints; DROP TABLE report_pairs;
+                 DROP TABLE article_pages; DROP INDEX items_page_url; ALTER TABLE items DROP COLUMN page_url;
                  DROP TABLE lsh_bands; DROP INDEX items_banded; ALTER TABLE items DROP COLUMN banded;
                  CREATE TABLE lsh_bands (key INTEGER NOT NULL, item_id INTEGER NOT NULL, seen_at INTEGER NOT NULL);",
             )
