@@ -45,6 +45,8 @@ pub enum FeedError {
 pub enum FeedOutcome {
     Fetched,
     NotModified,
+    /// A 200 whose body is the one stored last time: not parsed.
+    Unchanged,
     Failed(String),
 }
 
@@ -167,14 +169,18 @@ impl Pipeline {
 
     async fn try_poll(&self, feed: &FeedConfig, report: &mut FeedReport) -> Result<(), FeedError> {
         let name = feed.name.clone();
-        // Validators belong to the URL they were sent for.
-        let validators = self
+        // Validators (and the last body's digest) belong to the URL they
+        // were sent for.
+        let (validators, last_body) = self
             .blocking(move |store| store.feed_state(&name))
             .await?
             .filter(|s| s.url == feed.url.as_str())
-            .map(|s| Validators {
-                etag: s.etag,
-                last_modified: s.last_modified,
+            .map(|s| {
+                let v = Validators {
+                    etag: s.etag,
+                    last_modified: s.last_modified,
+                };
+                (v, s.body_hash)
             })
             .unwrap_or_default();
         let feed_cfg = feed.clone();
@@ -185,25 +191,7 @@ impl Pipeline {
                 report.outcome = FeedOutcome::NotModified;
                 let rec =
                     self.success_record(feed, PollStatus::NotModified, status, None, None, now);
-                let commit = self.commit;
-                let ctx = self.matching.clone();
-                self.blocking(move |store| {
-                    let state = store.feed_state(&feed_cfg.name)?;
-                    store.write(commit, |tx| {
-                        let id = tx.upsert_feed(&feed_cfg, rec.polled_at)?;
-                        recovered(
-                            tx,
-                            &ctx,
-                            &feed_cfg,
-                            id,
-                            state.as_ref(),
-                            false,
-                            rec.polled_at,
-                        )?;
-                        tx.record_poll(id, &rec)
-                    })
-                })
-                .await?;
+                self.record_nothing_new(feed_cfg, rec).await?;
                 tracing::debug!(feed = %feed.name, "not modified");
             }
             Fetched::Body(body) => {
@@ -215,6 +203,34 @@ impl Pipeline {
                     final_url,
                     max_age,
                 } = *body;
+                let (bytes, digest) = on_cpu(move || {
+                    let digest = body_digest(&bytes);
+                    (bytes, digest)
+                })
+                .await?;
+                if last_body.as_deref() == Some(digest.as_slice()) {
+                    report.outcome = FeedOutcome::Unchanged;
+                    let hint = crate::feeds::hints::update_hint(
+                        &bytes,
+                        crate::feeds::hints::raw_ttl(&bytes),
+                    );
+                    let hint = match (hint, max_age) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    };
+                    let mut rec = self.success_record(
+                        feed,
+                        PollStatus::Unchanged,
+                        status,
+                        Some(validators),
+                        hint,
+                        now,
+                    );
+                    rec.body_hash = Some(digest);
+                    self.record_nothing_new(feed_cfg, rec).await?;
+                    tracing::debug!(feed = %feed.name, "body unchanged");
+                    return Ok(());
+                }
                 let (mut items, repaired, hint) =
                     parse_in_background(bytes, content_type, final_url, now).await?;
                 report.repaired = repaired;
@@ -229,7 +245,7 @@ impl Pipeline {
                     (Some(a), Some(b)) => Some(a.max(b)),
                     (a, b) => a.or(b),
                 };
-                let rec = self.success_record(
+                let mut rec = self.success_record(
                     feed,
                     PollStatus::Fetched,
                     status,
@@ -237,6 +253,7 @@ impl Pipeline {
                     hint,
                     now,
                 );
+                rec.body_hash = Some(digest);
                 let commit = self.commit;
                 let ctx = self.matching.clone();
                 let (items, prepared) = {
@@ -337,6 +354,22 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Records a poll that brought nothing new (a 304, or the same body as
+    /// last time); a feed that was down is back.
+    async fn record_nothing_new(&self, feed: FeedConfig, rec: PollRecord) -> Result<(), FeedError> {
+        let commit = self.commit;
+        let ctx = self.matching.clone();
+        self.blocking(move |store| {
+            let state = store.feed_state(&feed.name)?;
+            store.write(commit, |tx| {
+                let id = tx.upsert_feed(&feed, rec.polled_at)?;
+                recovered(tx, &ctx, &feed, id, state.as_ref(), false, rec.polled_at)?;
+                tx.record_poll(id, &rec)
+            })
+        })
+        .await
+    }
+
     async fn record_failure(
         &self,
         feed: &FeedConfig,
@@ -372,6 +405,7 @@ impl Pipeline {
                 error: Some(reason.clone()),
                 etag: None,
                 last_modified: None,
+                body_hash: None,
                 polled_at: now,
                 next_poll_at: now + (delay.as_secs_f64().round() as i64).max(1),
             };
@@ -427,6 +461,7 @@ impl Pipeline {
             error: None,
             etag: validators.etag,
             last_modified: validators.last_modified,
+            body_hash: None,
             polled_at: now.timestamp(),
             next_poll_at: now.timestamp() + (delay.as_secs_f64().round() as i64).max(1),
         }
@@ -443,6 +478,7 @@ impl Pipeline {
         let outcome = match (result, &report.outcome) {
             (Err(_), _) => "failed",
             (Ok(()), FeedOutcome::NotModified) => "not_modified",
+            (Ok(()), FeedOutcome::Unchanged) => "unchanged",
             (Ok(()), _) => "fetched",
         };
         m.poll(&feed.name, outcome, took);
@@ -587,6 +623,12 @@ async fn parse_in_background(
         ))
     })
     .await?
+}
+
+/// SHA-256 of a feed body as received (after decompression).
+fn body_digest(bytes: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).to_vec()
 }
 
 /// A URL fit for logs: no user info, no query (tokens hide there).

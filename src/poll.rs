@@ -45,6 +45,8 @@ pub struct PollSummary {
     pub feeds: usize,
     pub fetched: usize,
     pub not_modified: usize,
+    /// Answered 200 with the same body as last time (not parsed again).
+    pub unchanged: usize,
     pub failed: usize,
     pub items_new: usize,
     pub items_duplicate: usize,
@@ -81,6 +83,7 @@ impl PollSummary {
         match &r.outcome {
             FeedOutcome::Fetched => self.fetched += 1,
             FeedOutcome::NotModified => self.not_modified += 1,
+            FeedOutcome::Unchanged => self.unchanged += 1,
             FeedOutcome::Failed(e) => {
                 self.failed += 1;
                 self.errors.push(FeedErrorLine {
@@ -123,6 +126,7 @@ impl PollSummary {
                     },
                 ),
                 FeedOutcome::NotModified => ("not modified", ""),
+                FeedOutcome::Unchanged => ("unchanged", "same body as last time"),
                 FeedOutcome::Failed(e) => ("failed", e.as_str()),
             };
             let row = format!(
@@ -150,10 +154,11 @@ impl PollSummary {
             out.push('\n');
         }
         out.push_str(&format!(
-            "{} feeds: {} fetched, {} not modified, {} failed; {} new items, {} duplicates; {} matches, {} alerts\n",
+            "{} feeds: {} fetched, {} not modified, {} unchanged, {} failed; {} new items, {} duplicates; {} matches, {} alerts\n",
             self.feeds,
             self.fetched,
             self.not_modified,
+            self.unchanged,
             self.failed,
             self.items_new,
             self.items_duplicate,

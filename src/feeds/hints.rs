@@ -35,6 +35,15 @@ pub fn update_hint(bytes: &[u8], ttl_minutes: Option<u32>) -> Option<Duration> {
     }
 }
 
+/// The RSS `<ttl>` (minutes) in the head of a document that is not parsed
+/// (its body is the same as last time).
+pub fn raw_ttl(bytes: &[u8]) -> Option<u32> {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(SCAN)]);
+    let open = head.find("<ttl>")? + "<ttl>".len();
+    let rest = &head[open..];
+    rest[..rest.find('<')?].trim().parse().ok()
+}
+
 /// The text of the first `<prefix:name>…</…>` element, whatever the prefix.
 fn element<'a>(doc: &'a str, name: &str) -> Option<&'a str> {
     let open = doc.find(&format!(":{name}>"))? + name.len() + 2;

@@ -21,6 +21,7 @@ pub(super) fn feed_state_row(r: &Row<'_>) -> rusqlite::Result<FeedState> {
         paused_at: r.get(11)?,
         failing_since: r.get(12)?,
         health_alert: r.get(13)?,
+        body_hash: r.get(14)?,
     })
 }
 
@@ -48,7 +49,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, name, url, etag, last_modified, last_status, last_error,
                     consecutive_errors, last_polled_at, last_success_at, next_poll_at,
-                    paused_at, failing_since, health_alert
+                    paused_at, failing_since, health_alert, body_hash
              FROM feeds ORDER BY name",
         )?;
         let rows = stmt.query_map([], feed_state_row)?;

@@ -24,8 +24,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_feed_health.sql"),
     include_str!("migrations/0007_compact_bands.sql"),
     include_str!("migrations/0008_article_pages.sql"),
-    include_str!("migrations/0009_report_people.sql"),
+    include_str!("migrations/0009_report_pairs.sql"),
     include_str!("migrations/0010_item_prints.sql"),
+    include_str!("migrations/0011_body_hash.sql"),
 ];
 
 /// The schema version this binary writes.
@@ -71,6 +72,13 @@ pub enum StoreError {
     },
     #[error("database error: {}", explain(.0))]
     Sqlite(#[from] rusqlite::Error),
+    /// A failed write transaction, with the database it was for.
+    #[error("database {path}: {}", explain(source))]
+    Write {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
     #[error("internal error in a database task: {0}")]
     Task(String),
 }
@@ -134,6 +142,8 @@ pub struct FeedState {
     pub failing_since: Option<i64>,
     /// The open `feed_health` "down" alert, if one was raised.
     pub health_alert: Option<String>,
+    /// Digest of the last body the feed answered with.
+    pub body_hash: Option<Vec<u8>>,
 }
 
 /// What one poll of a feed did, written with its items in one transaction.
@@ -145,6 +155,8 @@ pub struct PollRecord {
     /// New validators; only written when the body was fetched.
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// Digest of the body; written with the validators.
+    pub body_hash: Option<Vec<u8>>,
     pub polled_at: i64,
     pub next_poll_at: i64,
 }
@@ -153,6 +165,8 @@ pub struct PollRecord {
 pub enum PollStatus {
     Fetched,
     NotModified,
+    /// A 200 with the same body as last time: nothing parsed.
+    Unchanged,
     Failed,
     /// 429: the site asks us to slow down. Not a failure of the feed: it
     /// neither counts toward pausing nor ends a failure streak.
@@ -164,6 +178,7 @@ impl PollStatus {
         match self {
             PollStatus::Fetched => "fetched",
             PollStatus::NotModified => "not_modified",
+            PollStatus::Unchanged => "unchanged",
             PollStatus::Failed => "failed",
             PollStatus::Throttled => "throttled",
         }
@@ -216,6 +231,20 @@ impl Store {
         // were compiled again for every item.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.pragma_update(None, "foreign_keys", true)?;
+        // Freed pages go back to the file system a little at a time (see
+        // `prune_items`); an older file is converted once. Set before WAL
+        // mode: switching a new file to WAL writes its header, after which
+        // the setting takes a VACUUM (new stores used to be created without
+        // it and vacuumed whole on their second open).
+        let auto_vacuum: i64 = conn.pragma_query_value(None, "auto_vacuum", |r| r.get(0))?;
+        if auto_vacuum != 2 {
+            conn.pragma_update(None, "auto_vacuum", "incremental")?;
+            let tables: i64 =
+                conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+            if tables > 0 {
+                conn.execute_batch("VACUUM")?;
+            }
+        }
         if label != ":memory:" {
             conn.pragma_update(None, "journal_mode", "wal")?;
             // WAL with NORMAL is durable across process crashes; only an OS
@@ -229,17 +258,6 @@ impl Store {
         // transaction does not spill to the WAL before its commit.
         conn.pragma_update(None, "mmap_size", 0)?;
         conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
-        // Freed pages go back to the file system a little at a time (see
-        // `prune_items`); an older file is converted once.
-        let auto_vacuum: i64 = conn.pragma_query_value(None, "auto_vacuum", |r| r.get(0))?;
-        if auto_vacuum != 2 {
-            conn.pragma_update(None, "auto_vacuum", "incremental")?;
-            let tables: i64 =
-                conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
-            if tables > 0 {
-                conn.execute_batch("VACUUM")?;
-            }
-        }
         let mut store = Store { conn, label };
         store.migrate()?;
         Ok(store)
@@ -294,7 +312,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, name, url, etag, last_modified, last_status, last_error,
                     consecutive_errors, last_polled_at, last_success_at, next_poll_at,
-                    paused_at, failing_since, health_alert
+                    paused_at, failing_since, health_alert, body_hash
              FROM feeds WHERE name = ?1",
         )?;
         Ok(stmt.query_row([name], feed_state_row).optional()?)
@@ -465,16 +483,27 @@ impl Store {
         commit: bool,
         f: impl FnOnce(&StoreTx<'_>) -> Result<T>,
     ) -> Result<T> {
+        // Every write names the database when it fails (a locked, read-only
+        // or full file is the operator's to fix, and they need to know which).
+        let label = &self.label;
+        let named = |e: StoreError| match e {
+            StoreError::Sqlite(source) => StoreError::Write {
+                path: label.clone(),
+                source,
+            },
+            other => other,
+        };
         let tx = StoreTx {
             tx: self
                 .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?,
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(|e| named(e.into()))?,
         };
-        let out = f(&tx)?;
+        let out = f(&tx).map_err(named)?;
         if commit {
-            tx.tx.commit()?;
+            tx.tx.commit().map_err(|e| named(e.into()))?;
         } else {
-            tx.tx.rollback()?;
+            tx.tx.rollback().map_err(|e| named(e.into()))?;
         }
         Ok(out)
     }
@@ -799,8 +828,9 @@ impl StoreTx<'_> {
                 last_status = ?2,
                 last_http_status = ?3,
                 last_error = ?4,
-                etag = CASE WHEN ?2 = 'fetched' THEN ?5 ELSE etag END,
-                last_modified = CASE WHEN ?2 = 'fetched' THEN ?6 ELSE last_modified END,
+                etag = CASE WHEN ?2 IN ('fetched', 'unchanged') THEN ?5 ELSE etag END,
+                last_modified = CASE WHEN ?2 IN ('fetched', 'unchanged') THEN ?6 ELSE last_modified END,
+                body_hash = CASE WHEN ?2 IN ('fetched', 'unchanged') THEN ?9 ELSE body_hash END,
                 consecutive_errors = CASE ?2 WHEN 'failed' THEN consecutive_errors + 1
                     WHEN 'throttled' THEN consecutive_errors ELSE 0 END,
                 failing_since = CASE ?2 WHEN 'failed' THEN COALESCE(failing_since, ?7)
@@ -819,6 +849,7 @@ impl StoreTx<'_> {
             rec.last_modified,
             rec.polled_at,
             rec.next_poll_at,
+            rec.body_hash,
         ])?;
         Ok(())
     }
@@ -862,6 +893,22 @@ mod tests {
     }
 
     #[test]
+    fn a_new_store_file_is_created_with_incremental_vacuum() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        let store = Store::open(&path).unwrap();
+        let mode: i64 = store
+            .conn
+            .pragma_query_value(None, "auto_vacuum", |r| r.get(0))
+            .unwrap();
+        let journal: String = store
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!((mode, journal.as_str()), (2, "wal"));
+    }
+
+    #[test]
     fn a_changed_url_drops_the_old_validators() {
         let mut store = Store::open_in_memory().unwrap();
         let feed = |url: &str| FeedConfig {
@@ -881,6 +928,7 @@ mod tests {
                     id,
                     &PollRecord {
                         status: PollStatus::Fetched,
+                        body_hash: None,
                         http_status: Some(200),
                         error: None,
                         etag: Some("\"v1\"".into()),
@@ -955,7 +1003,7 @@ mod tests {
                 "ALTER TABLE items ADD COLUMN shingles INTEGER; ALTER TABLE items ADD COLUMN signature BLOB;
                  UPDATE items SET shingles = (SELECT shingles FROM item_prints WHERE item_id = items.id),
                                   signature = (SELECT signature FROM item_prints WHERE item_id = items.id);
-                 DROP TABLE item_prints; DROP TABLE report_pairs;
+                 DROP TABLE item_prints; DROP TABLE report_pairs; ALTER TABLE feeds DROP COLUMN body_hash;
                  DROP TABLE article_pages; DROP INDEX items_page_url; ALTER TABLE items DROP COLUMN page_url;
                  DROP TABLE lsh_bands; DROP INDEX items_banded; ALTER TABLE items DROP COLUMN banded;
                  CREATE TABLE lsh_bands (key INTEGER NOT NULL, item_id INTEGER NOT NULL, seen_at INTEGER NOT NULL);",
