@@ -15,7 +15,6 @@ mod synth;
 
 use std::time::Instant;
 
-use storywatch::config::FeedConfig;
 use storywatch::dedup::ExactKeys;
 use storywatch::feeds::normalize::{normalize_feed, Item};
 use storywatch::feeds::parse::parse_feed;
@@ -95,13 +94,7 @@ fn store_bench() {
             }
         })
         .collect();
-    let feed = FeedConfig {
-        name: "bench".into(),
-        url: url::Url::parse("https://bench.example/rss").unwrap(),
-        interval: std::time::Duration::from_secs(900),
-        full_text: storywatch::config::FullText::Off,
-        allow_hosts: Vec::new(),
-    };
+    let feed = synth::feed("bench");
     let prints: Vec<_> = items
         .iter()
         .map(|i| fingerprint(&i.title, &i.text))

@@ -7,7 +7,6 @@
 
 use std::time::Instant;
 
-use storywatch::config::FeedConfig;
 use storywatch::dedup::ExactKeys;
 use storywatch::feeds::normalize::Item;
 use storywatch::neardup::{containment_threshold, fingerprint};
@@ -29,13 +28,7 @@ fn main() {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| dir.path().join("bench.db"));
     let mut store = Store::open(&path).unwrap();
-    let feed = FeedConfig {
-        name: "bench".into(),
-        url: url::Url::parse("https://bench.example/rss").unwrap(),
-        interval: std::time::Duration::from_secs(900),
-        full_text: storywatch::config::FullText::Off,
-        allow_hosts: Vec::new(),
-    };
+    let feed = synth::feed("bench");
     let vocab = vocabulary();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let threshold = containment_threshold(storywatch::config::DEFAULT_SIMILARITY);

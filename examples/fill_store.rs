@@ -15,7 +15,7 @@
 #[path = "../benches/common/synth.rs"]
 mod synth;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use storywatch::config::FeedConfig;
 use storywatch::dedup::ExactKeys;
@@ -55,13 +55,7 @@ fn main() -> anyhow::Result<()> {
     let now = chrono::Utc::now().timestamp();
     let span = days * 86_400;
     let feed_configs: Vec<FeedConfig> = (0..feeds.max(1))
-        .map(|f| FeedConfig {
-            name: format!("history-{f:04}"),
-            url: url::Url::parse(&format!("https://history-{f}.example/rss")).unwrap(),
-            interval: Duration::from_secs(900),
-            full_text: storywatch::config::FullText::Off,
-            allow_hosts: Vec::new(),
-        })
+        .map(|f| synth::feed(&format!("history-{f:04}")))
         .collect();
     let vocab = vocabulary();
     let mut rng = Rng(0x2545_f491_4f6c_dd1d ^ have as u64);

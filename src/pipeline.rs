@@ -214,10 +214,7 @@ impl Pipeline {
                         &bytes,
                         crate::feeds::hints::raw_ttl(&bytes),
                     );
-                    let hint = match (hint, max_age) {
-                        (Some(a), Some(b)) => Some(a.max(b)),
-                        (a, b) => a.or(b),
-                    };
+                    let hint = longer(hint, max_age);
                     let mut rec = self.success_record(
                         feed,
                         PollStatus::Unchanged,
@@ -241,10 +238,7 @@ impl Pipeline {
                 report.pages_used = full.completed + full.reused;
                 report.pages_failed = full.failed;
                 let pages = full.pages;
-                let hint = match (hint, max_age) {
-                    (Some(a), Some(b)) => Some(a.max(b)),
-                    (a, b) => a.or(b),
-                };
+                let hint = longer(hint, max_age);
                 let mut rec = self.success_record(
                     feed,
                     PollStatus::Fetched,
@@ -623,6 +617,17 @@ async fn parse_in_background(
         ))
     })
     .await?
+}
+
+/// The longer of two update hints (the feed's own and Cache-Control's).
+fn longer(
+    a: Option<std::time::Duration>,
+    b: Option<std::time::Duration>,
+) -> Option<std::time::Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// SHA-256 of a feed body as received (after decompression).

@@ -39,3 +39,15 @@ pub fn text(rng: &mut Rng, vocab: &[String], words: usize) -> Vec<String> {
         .map(|_| vocab[rng.below(vocab.len())].clone())
         .collect()
 }
+
+/// A feed of its own name on an `.example` host, as the store benches file
+/// their items under.
+pub fn feed(name: &str) -> storywatch::config::FeedConfig {
+    storywatch::config::FeedConfig {
+        name: name.into(),
+        url: url::Url::parse(&format!("https://{name}.example/rss")).unwrap(),
+        interval: std::time::Duration::from_secs(900),
+        full_text: storywatch::config::FullText::Off,
+        allow_hosts: Vec::new(),
+    }
+}

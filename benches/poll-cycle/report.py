@@ -180,13 +180,13 @@ def sw_counts(rows):
     sw.sort(key=lambda cr: CYCLE_ORDER.index(cr[0]) if cr[0] in CYCLE_ORDER else len(CYCLE_ORDER))
     out = ["storywatch's own counts (from its `poll --json` summary):", "",
            "| cycle | new | duplicate | near-duplicate | matches | alerts (lines out) | not modified "
-           "| failed | store MB |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "| unchanged | failed | store MB |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for c, r in sw:
         g = lambda k: "-" if r.get(k) is None else f"{r[k]:,}"  # noqa: E731
         out.append(f"| {c} | {g('sw_items_new')} | {g('sw_duplicate')} | {g('sw_near_duplicate')} | "
                    f"{g('sw_matches')} | {g('sw_alerts')} ({g('new_reported')}) | {g('sw_not_modified')} | "
-                   f"{g('sw_failed')} | {r.get('state_bytes', 0) / 1e6:.1f} |")
+                   f"{g('sw_unchanged')} | {g('sw_failed')} | {r.get('state_bytes', 0) / 1e6:.1f} |")
     return out + [""]
 
 

@@ -142,7 +142,7 @@ if summary is None:
 else:
     for key, field in (("sw_items_new", "items_new"), ("sw_duplicate", "items_duplicate"),
                        ("sw_near_duplicate", "items_near_duplicate"), ("sw_matches", "matches"),
-                       ("sw_alerts", "alerts"), ("sw_failed", "failed"), ("sw_not_modified", "not_modified")):
+                       ("sw_alerts", "alerts"), ("sw_failed", "failed"), ("sw_not_modified", "not_modified"), ("sw_unchanged", "unchanged")):
         if isinstance(summary.get(field), int):
             words.append(f"{key}={summary[field]}")
 print(" ".join(words))' "$1"
