@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::entities::{mentions, Kind};
 use super::score::{score, Components, Signals};
 use super::text::{clip, fold, fold_into, sentences};
-use super::watchlist::{index, is_country, Watchlist};
+use super::watchlist::{index, is_country, Origin, Watchlist};
 
 /// Word endings that still name the entity: English and German possessive
 /// and genitive, and Slavic case endings in Latin and Cyrillic script
@@ -32,6 +32,8 @@ struct EntityInfo {
     name: String,
     kind: Kind,
     weight: f64,
+    /// Emerged from follow-ups: adds to a match, never makes one (see [`Signals::emerged`]).
+    emerged: bool,
 }
 
 /// The reference article as a BM25 query: stem → occurrences (capped).
@@ -165,6 +167,7 @@ impl Matcher {
                 name: e.name.clone(),
                 kind: e.kind,
                 weight: e.weight,
+                emerged: e.origin == Origin::Emerged,
             });
         }
         let mut events = Vec::new();
@@ -271,10 +274,13 @@ impl Matcher {
             for &i in evs {
                 *ev_count.entry(i).or_insert(0) += 1;
             }
-            if !ents.is_empty() && !evs.is_empty() {
+            // A sentence ties the item to the story only through one of
+            // the story's own names; emerged names ride along.
+            let own = ents.iter().any(|&i| !self.entities[i].emerged);
+            if own && !evs.is_empty() {
                 ent_ev += 1;
             }
-            if (!ents.is_empty() && !evs.is_empty()) || ents.len() >= 2 {
+            if own && (!evs.is_empty() || ents.len() >= 2) {
                 cooc += 1;
             }
             if !ents.is_empty() || !evs.is_empty() {
@@ -296,16 +302,29 @@ impl Matcher {
         let (mut story_mentions, mut all_mentions) = (0, 0);
         let mut unknown: BTreeMap<String, Kind> = BTreeMap::new();
         for m in mentions(&full) {
-            all_mentions += 1;
-            if self.knows(&m.name) {
-                story_mentions += 1;
-            } else if m.kind != Kind::Other || m.confident {
-                unknown.entry(m.name).or_insert(m.kind);
+            match self.known(&m.name) {
+                // Emerged names are neutral: an item mostly about them is
+                // not, for that, about the story.
+                Some(i) if self.entities[i].emerged => {}
+                Some(_) => {
+                    story_mentions += 1;
+                    all_mentions += 1;
+                }
+                None => {
+                    all_mentions += 1;
+                    if m.kind != Kind::Other || m.confident {
+                        unknown.entry(m.name).or_insert(m.kind);
+                    }
+                }
             }
         }
         // Names the automaton found but the capitalisation scan missed
         // (lower-case text, Cyrillic inflections) still count as story mentions.
-        let found: usize = ent_count.values().map(|(c, _)| *c as usize).sum();
+        let found: usize = ent_count
+            .iter()
+            .filter(|(&i, _)| !self.entities[i].emerged)
+            .map(|(_, (c, _))| *c as usize)
+            .sum();
         if found > story_mentions {
             all_mentions += found - story_mentions;
             story_mentions = found;
@@ -347,12 +366,16 @@ impl Matcher {
                 unknown_names: Vec::new(),
             };
         };
-        let signals = Signals {
-            entities: d
-                .ent_count
+        let hits = |emerged: bool| -> Vec<(f64, bool)> {
+            d.ent_count
                 .iter()
+                .filter(|(&i, _)| self.entities[i].emerged == emerged)
                 .map(|(&i, &(_, in_title))| (self.entities[i].weight, in_title))
-                .collect(),
+                .collect()
+        };
+        let signals = Signals {
+            entities: hits(false),
+            emerged: hits(true),
             event_types: d.ev_count.len(),
             cooccurring_sentences: d.cooc,
             entity_event_sentences: d.ent_ev,
@@ -392,12 +415,19 @@ impl Matcher {
 
     /// Whether a name (or its surname) is on the watchlist.
     pub fn knows(&self, name: &str) -> bool {
+        self.known(name).is_some()
+    }
+
+    /// The watchlist entity a name (or its surname) stands for.
+    fn known(&self, name: &str) -> Option<usize> {
         let f = fold(name);
         let f = f.trim();
-        self.index.contains_key(f)
-            || f.rsplit(' ')
+        self.index.get(f).copied().or_else(|| {
+            f.rsplit(' ')
                 .next()
-                .is_some_and(|last| last.len() >= 4 && self.index.contains_key(last))
+                .filter(|last| last.len() >= 4)
+                .and_then(|last| self.index.get(last).copied())
+        })
     }
 
     /// The cheap test before an article page is fetched: does the feed's own
@@ -750,5 +780,52 @@ mod tests {
             "Steve Witkoff met Vladimir Putin in St Petersburg for ceasefire talks.",
         );
         assert_eq!(explain(&big, t, x).score, explain(&small, t, x).score);
+    }
+
+    /// Names learned from matches help a match; they never make one, nor
+    /// make an item mostly about them look focused on the story.
+    #[test]
+    fn emerged_names_add_to_a_match_but_never_carry_one() {
+        let mut wl = derive(&[REFERENCE]);
+        for name in [
+            "Bill Nelson",
+            "Gwynne Shotwell",
+            "Jared Isaacman",
+            "Sunita Williams",
+        ] {
+            wl.entities.push(crate::matching::watchlist::WatchEntity {
+                name: name.to_string(),
+                kind: Kind::Person,
+                aliases: Vec::new(),
+                weight: crate::stories::EMERGED_WEIGHT,
+                origin: Origin::Emerged,
+                mentions: 0,
+            });
+        }
+        let m = Matcher::new("talks", 0.5, &wl, &[REFERENCE]);
+        let space = explain(
+            &m,
+            "Jared Isaacman and Bill Nelson hold talks on the lunar lander",
+            "Bill Nelson met Gwynne Shotwell for talks on the heat shield. \
+             Sunita Williams said the meeting with Jared Isaacman went well.",
+        );
+        assert_eq!(space.components.gate, 0.0, "{space:?}");
+        assert!(!space.is_match(), "{space:?}");
+        // One story name among many learned ones: the learned names do not
+        // count as focus on the story.
+        let mostly_space = explain(
+            &m,
+            "Bill Nelson and Gwynne Shotwell meet in Houston",
+            "Bill Nelson met Gwynne Shotwell. Jared Isaacman and Sunita Williams joined. \
+             Later Bill Nelson said Dmitry Peskov had called. Gwynne Shotwell agreed.",
+        );
+        assert!(!mostly_space.is_match(), "{mostly_space:?}");
+        // A real follow-up naming a learned name alongside the story's own still matches.
+        let follow_up = explain(
+            &m,
+            "Witkoff meets Putin again",
+            "Steve Witkoff met Vladimir Putin in St Petersburg for ceasefire talks; Bill Nelson attended.",
+        );
+        assert!(follow_up.is_match(), "{follow_up:?}");
     }
 }

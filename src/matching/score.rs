@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! entities  E = Σ w_e · (1.5 if in the title else 1)      over distinct story entities
+//!               + min(0.7, the same over emerged names)
 //!           e = 1 − exp(−E / 1.5)                          (saturates: three central names ≈ 0.9)
 //! events    v = min(1, distinct event types / 2)
 //! together  c = min(1, sentences holding a story entity and an event, or two story entities / 2)
@@ -10,18 +11,30 @@
 //! focus     f = story-entity mentions / all proper-noun mentions in the item
 //! score       = b · min(1, f / 0.5)                        (an item mostly about others is not this story)
 //!             · 0.5  unless ≥ 2 distinct entities, or 1 entity with an event in the same sentence
-//!             = 0    when an exclude term occurs
+//!             = 0    when an exclude term occurs, or when every entity found emerged from follow-ups
 //! ```
+//! Names that emerged from follow-ups add to E only, a bounded amount: the gate, the sentence
+//! counts and the focus count the story's own (article or config) names, so
+//! the story cannot drift by learning from its own matches.
+//!
 //! The constants are round numbers chosen from what the signals mean, not
 //! fitted to any set of items.
 
 use serde::{Deserialize, Serialize};
 
+/// The most that emerged names add to E, together: about two of them.
+pub const EMERGED_CAP: f64 = 0.7;
+
 /// What the matcher measured on one item.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Signals {
-    /// (weight, in title) per distinct story entity found.
+    /// (weight, in title) per distinct story entity found, of those from
+    /// the article or the config.
     pub entities: Vec<(f64, bool)>,
+    /// The same for names that emerged from follow-ups. They add a bounded
+    /// amount and carry nothing alone, so that names learned from matches
+    /// cannot pull in items about something else.
+    pub emerged: Vec<(f64, bool)>,
     pub event_types: usize,
     /// Sentences with a story entity and an event, or with two story entities.
     pub cooccurring_sentences: usize,
@@ -47,11 +60,12 @@ pub struct Components {
 }
 
 pub fn score(s: &Signals) -> Components {
-    let e_sum: f64 = s
-        .entities
-        .iter()
-        .map(|(w, title)| w * if *title { 1.5 } else { 1.0 })
-        .sum();
+    let weigh = |v: &[(f64, bool)]| -> f64 {
+        v.iter()
+            .map(|(w, title)| w * if *title { 1.5 } else { 1.0 })
+            .sum()
+    };
+    let e_sum = weigh(&s.entities) + weigh(&s.emerged).min(EMERGED_CAP);
     let entities = 1.0 - (-e_sum / 1.5).exp();
     let events = (s.event_types as f64 / 2.0).min(1.0);
     let cooccurrence = (s.cooccurring_sentences as f64 / 2.0).min(1.0);
@@ -63,8 +77,9 @@ pub fn score(s: &Signals) -> Components {
         s.story_mentions as f64 / s.all_mentions as f64
     };
     let focus_factor = (focus / 0.5).min(1.0);
-    let strong = s.entities.len() >= 2 || (s.entities.len() == 1 && s.entity_event_sentences > 0);
-    let gate = if s.excluded {
+    let own = s.entities.len();
+    let strong = own >= 2 || (own == 1 && s.entity_event_sentences > 0);
+    let gate = if s.excluded || own == 0 {
         0.0
     } else if strong {
         1.0
@@ -98,6 +113,7 @@ mod tests {
     ) -> Signals {
         Signals {
             entities: entities.to_vec(),
+            emerged: Vec::new(),
             event_types: events,
             cooccurring_sentences: cooc,
             entity_event_sentences: cooc,
@@ -133,6 +149,29 @@ mod tests {
         let c = score(&sig(&[(1.0, true)], 0, 0, 0.1, 1, 1));
         assert_eq!(c.gate, 0.5);
         assert!(c.score < 0.5, "{c:?}");
+    }
+
+    #[test]
+    fn names_that_emerged_from_follow_ups_never_carry_a_match() {
+        // Three learned names and two events, none of the story's own names.
+        let mut s = sig(&[], 2, 3, 0.1, 6, 6);
+        s.emerged = vec![(0.35, true), (0.35, false), (0.35, false)];
+        assert_eq!(score(&s).gate, 0.0);
+        assert_eq!(score(&s).score, 0.0);
+        // One own name beside them, without an event in its sentence: half.
+        s.entity_event_sentences = 0;
+        s.entities = vec![(1.0, false)];
+        assert_eq!(score(&s).gate, 0.5);
+        // However many learned names, they add at most EMERGED_CAP.
+        let few = score(&Signals {
+            emerged: vec![(0.35, false); 2],
+            ..s.clone()
+        });
+        let many = score(&Signals {
+            emerged: vec![(0.35, false); 12],
+            ..s.clone()
+        });
+        assert_eq!(few.entities, many.entities);
     }
 
     #[test]
