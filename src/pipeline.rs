@@ -87,6 +87,63 @@ pub struct Pipeline {
     pub metrics: Arc<Metrics>,
     /// The database file, named in errors that come from it.
     pub db: String,
+    /// Feed states read in one query before a poll of many feeds; each is
+    /// taken once, by its feed's first fetch (see [`Pipeline::prefetch_states`]).
+    pub prefetched: Mutex<HashMap<String, crate::store::FeedState>>,
+    /// Polls that brought nothing new, waiting to share one transaction.
+    pub quiet: Arc<QuietBatch>,
+}
+
+/// Outcomes of polls that brought nothing new (304s, unchanged bodies),
+/// committed together: a warm cycle over a thousand feeds is a thousand
+/// tiny writes, and one store turn and commit each cost more than the
+/// write itself. Each caller still returns only once its row is committed.
+#[derive(Default)]
+pub struct QuietBatch {
+    queue: Mutex<Vec<QuietRecord>>,
+}
+
+struct QuietRecord {
+    feed: FeedConfig,
+    rec: PollRecord,
+    done: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+}
+
+impl QuietBatch {
+    /// Writes every queued record; one transaction, or one each when the
+    /// shared one fails, so that each feed gets its own error.
+    fn flush(&self, store: &mut Store, commit: bool, ctx: &MatchContext) {
+        let batch = std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()));
+        if batch.is_empty() {
+            return;
+        }
+        let write = |store: &mut Store, batch: &[QuietRecord]| -> Result<(), StoreError> {
+            let states = batch
+                .iter()
+                .map(|r| store.feed_state(&r.feed.name))
+                .collect::<Result<Vec<_>, _>>()?;
+            store.write(commit, |tx| {
+                for (r, state) in batch.iter().zip(&states) {
+                    let id = tx.upsert_feed(&r.feed, r.rec.polled_at)?;
+                    recovered(tx, ctx, &r.feed, id, state.as_ref(), false, r.rec.polled_at)?;
+                    tx.record_poll(id, &r.rec)?;
+                }
+                Ok(())
+            })
+        };
+        if batch.len() > 1 && write(store, &batch).is_err() {
+            for r in batch {
+                let res = write(store, std::slice::from_ref(&r));
+                let _ = r.done.send(res);
+            }
+            return;
+        }
+        let res = write(store, &batch);
+        let mut res = Some(res);
+        for r in batch {
+            let _ = r.done.send(res.take().unwrap_or(Ok(())));
+        }
+    }
 }
 
 /// What matching needs beside the item: the stories and the alert policy.
@@ -168,11 +225,10 @@ impl Pipeline {
     }
 
     async fn try_poll(&self, feed: &FeedConfig, report: &mut FeedReport) -> Result<(), FeedError> {
-        let name = feed.name.clone();
         // Validators (and the last body's digest) belong to the URL they
         // were sent for.
         let (validators, last_body) = self
-            .blocking(move |store| store.feed_state(&name))
+            .feed_state(&feed.name)
             .await?
             .filter(|s| s.url == feed.url.as_str())
             .map(|s| {
@@ -350,18 +406,60 @@ impl Pipeline {
 
     /// Records a poll that brought nothing new (a 304, or the same body as
     /// last time); a feed that was down is back.
+    /// Records a poll that brought nothing new, in a transaction shared
+    /// with the others queued meanwhile ([`QuietBatch`]).
     async fn record_nothing_new(&self, feed: FeedConfig, rec: PollRecord) -> Result<(), FeedError> {
-        let commit = self.commit;
-        let ctx = self.matching.clone();
-        self.blocking(move |store| {
-            let state = store.feed_state(&feed.name)?;
-            store.write(commit, |tx| {
-                let id = tx.upsert_feed(&feed, rec.polled_at)?;
-                recovered(tx, &ctx, &feed, id, state.as_ref(), false, rec.polled_at)?;
-                tx.record_poll(id, &rec)
-            })
-        })
-        .await
+        let (done, committed) = tokio::sync::oneshot::channel();
+        let first = {
+            let mut queue = self.quiet.queue.lock().unwrap_or_else(|p| p.into_inner());
+            queue.push(QuietRecord { feed, rec, done });
+            queue.len() == 1
+        };
+        if first {
+            // The first to queue starts the flush, detached, so that the
+            // records queued behind it are written even if this poll is
+            // cancelled while it waits for the store.
+            let (store, quiet, ctx, commit) = (
+                self.store.clone(),
+                self.quiet.clone(),
+                self.matching.clone(),
+                self.commit,
+            );
+            tokio::spawn(store_turn(store, move |store| {
+                quiet.flush(store, commit, &ctx);
+                Ok(())
+            }));
+        }
+        committed
+            .await
+            .map_err(|_| FeedError::Task("the poll record was not written".into()))?
+            .map_err(FeedError::from)
+    }
+
+    /// Reads the state of every stored feed in one query, for the polls
+    /// about to start (a thousand feeds would otherwise be a thousand reads,
+    /// each a trip to the store's thread).
+    pub async fn prefetch_states(&self) -> Result<(), FeedError> {
+        let states = self.blocking(|store| store.feed_states()).await?;
+        *self.prefetched.lock().unwrap_or_else(|p| p.into_inner()) =
+            states.into_iter().map(|s| (s.name.clone(), s)).collect();
+        Ok(())
+    }
+
+    /// A feed's state: the prefetched one if still there, else from the store.
+    async fn feed_state(&self, name: &str) -> Result<Option<crate::store::FeedState>, FeedError> {
+        let prefetched = self
+            .prefetched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+        match prefetched {
+            Some(state) => Ok(Some(state)),
+            None => {
+                let name = name.to_string();
+                self.blocking(move |store| store.feed_state(&name)).await
+            }
+        }
     }
 
     async fn record_failure(
@@ -535,23 +633,30 @@ impl Pipeline {
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, FeedError> {
-        // Feeds queue for the store here, not on blocking threads: each
-        // thread parked on the mutex held its feed's items and grew its own
-        // malloc arena.
-        static TURN: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
-        let _turn = TURN
-            .acquire()
-            .await
-            .map_err(|e| FeedError::Task(e.to_string()))?;
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| FeedError::Task(e.to_string()))?
-        .map_err(FeedError::from)
+        store_turn(self.store.clone(), f).await
     }
+}
+
+/// Runs `f` on the store, on the blocking pool, once it is this caller's turn.
+async fn store_turn<T: Send + 'static>(
+    store: Arc<Mutex<Store>>,
+    f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, FeedError> {
+    // Feeds queue for the store here, not on blocking threads: each
+    // thread parked on the mutex held its feed's items and grew its own
+    // malloc arena.
+    static TURN: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+    let _turn = TURN
+        .acquire()
+        .await
+        .map_err(|e| FeedError::Task(e.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    })
+    .await
+    .map_err(|e| FeedError::Task(e.to_string()))?
+    .map_err(FeedError::from)
 }
 
 /// A success after a `feed_health` "down" alert: say it recovered.

@@ -207,7 +207,13 @@ pub async fn poll_once(config: &Config, opts: &PollOptions) -> Result<PollSummar
         poll: config.poll.clone(),
         metrics: Arc::new(crate::metrics::Metrics::default()),
         db: config.storage.path.display().to_string(),
+        prefetched: Default::default(),
+        quiet: Default::default(),
     });
+    if let Err(e) = pipeline.prefetch_states().await {
+        // Each feed then reads its own state, as `run` does.
+        tracing::warn!(error = %e, "cannot read the feeds' states in one go");
+    }
     // Bounds the feeds in flight (bodies in memory, parse work), not just requests.
     let slots = Arc::new(Semaphore::new(config.poll.concurrency.get()));
     let total = feeds.len();

@@ -158,6 +158,8 @@ async fn generation_run(
         poll: config.poll.clone(),
         metrics: metrics.clone(),
         db: config.storage.path.display().to_string(),
+        prefetched: Default::default(),
+        quiet: Default::default(),
     });
     let deliverer = Arc::new(
         Deliverer::new(

@@ -308,6 +308,16 @@ fn the_fixture_set_over_loopback_then_all_304() {
     assert_eq!(second["not_modified"], n - 4, "{second}");
     assert_eq!(second["items_new"], 0);
     assert_eq!(hits.load(Ordering::SeqCst) as u64, 2 * n);
+    // The 304s share transactions; every feed's row still says so.
+    let db = rusqlite::Connection::open(dir.path().join("storywatch.db")).unwrap();
+    let recorded: i64 = db
+        .query_row(
+            "SELECT count(*) FROM feeds WHERE last_status = 'not_modified' AND consecutive_errors = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(recorded as u64, n - 4);
 }
 
 #[test]

@@ -73,11 +73,17 @@ impl Store {
     }
 }
 
+/// Candidates compared in full per lookup. Boilerplate-heavy feeds can
+/// share bands with hundreds of stored items; without a cap each lookup
+/// would grow with the history it is meant to be flat in.
+pub const MAX_CANDIDATES: usize = 64;
+
 impl StoreTx<'_> {
     /// Stored items within the window that share at least
     /// [`MIN_SHARED_BANDS`] bands with `keys`: (item id, fingerprint). The
     /// probes read only the band B-tree; signatures are read, from their
-    /// narrow table, for the few that pass.
+    /// narrow table, for the few that pass: at most [`MAX_CANDIDATES`],
+    /// those sharing the most bands.
     pub fn near_duplicate_candidates(
         &self,
         keys: &[i64],
@@ -103,11 +109,16 @@ impl StoreTx<'_> {
                 *shared.entry(id?).or_insert(0) += 1;
             }
         }
-        let mut ids: Vec<i64> = shared
+        let mut ranked: Vec<(usize, i64)> = shared
             .into_iter()
             .filter(|(_, n)| *n >= MIN_SHARED_BANDS)
-            .map(|(id, _)| id)
+            .map(|(id, n)| (n, id))
             .collect();
+        // Most shared bands first, then the newest: a true copy shares most
+        // of its bands, so the cap drops only chance overlaps of common text.
+        ranked.sort_unstable_by(|a, b| b.cmp(a));
+        ranked.truncate(MAX_CANDIDATES);
+        let mut ids: Vec<i64> = ranked.into_iter().map(|(_, id)| id).collect();
         ids.sort_unstable();
         let mut read = self
             .tx

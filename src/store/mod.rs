@@ -27,15 +27,16 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_report_pairs.sql"),
     include_str!("migrations/0010_item_prints.sql"),
     include_str!("migrations/0011_body_hash.sql"),
+    include_str!("migrations/0012_alerts_by_item.sql"),
 ];
 
-/// The schema version this binary writes.
 /// SQLite page cache per connection, in KiB.
 const PAGE_CACHE_KIB: i64 = 8 * 1024;
 
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 128;
 
+/// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// How long a writer waits for another connection's lock before failing.
@@ -812,8 +813,10 @@ impl StoreTx<'_> {
     /// Payloads of the follow-up and update alerts the cluster raised for the story.
     pub fn cluster_alert_payloads(&self, story: &str, cluster_id: i64) -> Result<Vec<String>> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT a.payload FROM alerts a JOIN items i ON i.id = a.item_id
-             WHERE a.story_id = ?1 AND a.kind IN ('followup', 'update') AND i.cluster_id = ?2
+            // CROSS JOIN keeps the cluster as the outer loop: by story, the
+            // planner would walk every alert the story ever raised.
+            "SELECT a.payload FROM items i CROSS JOIN alerts a ON a.item_id = i.id
+             WHERE i.cluster_id = ?2 AND a.story_id = ?1 AND a.kind IN ('followup', 'update')
              ORDER BY a.created_at",
         )?;
         let rows = stmt.query_map(params![story, cluster_id], |r| r.get(0))?;
@@ -1003,6 +1006,7 @@ mod tests {
                 "ALTER TABLE items ADD COLUMN shingles INTEGER; ALTER TABLE items ADD COLUMN signature BLOB;
                  UPDATE items SET shingles = (SELECT shingles FROM item_prints WHERE item_id = items.id),
                                   signature = (SELECT signature FROM item_prints WHERE item_id = items.id);
+                 DROP INDEX alerts_item;
                  DROP TABLE item_prints; DROP TABLE report_pairs; ALTER TABLE feeds DROP COLUMN body_hash;
                  DROP TABLE article_pages; DROP INDEX items_page_url; ALTER TABLE items DROP COLUMN page_url;
                  DROP TABLE lsh_bands; DROP INDEX items_banded; ALTER TABLE items DROP COLUMN banded;
@@ -1027,6 +1031,54 @@ mod tests {
         assert_eq!(store.prune_bands(100).unwrap(), 0);
         assert_eq!(store.prune_bands(101).unwrap(), 1);
         assert_eq!(rows(&store), 0);
+    }
+
+    /// Many stored copies of one text: a lookup compares only the capped
+    /// number, the newest among equally close ones.
+    #[test]
+    fn a_near_duplicate_lookup_reads_at_most_the_capped_candidates() {
+        let mut store = Store::open_in_memory().unwrap();
+        let feed = FeedConfig {
+            name: "f".into(),
+            url: url::Url::parse("https://a.example/rss").unwrap(),
+            interval: Duration::from_secs(60),
+            full_text: crate::config::FullText::Off,
+            allow_hosts: Vec::new(),
+        };
+        let text = "Kremlin spokesman Dmitry Peskov said the process of normalising relations \
+                    between Moscow and Washington was continuing after the talks in St Petersburg.";
+        let fp = crate::neardup::fingerprint("Peskov on relations", text).unwrap();
+        let copies = crate::store::bands::MAX_CANDIDATES + 20;
+        let ids = store
+            .write(true, |tx| {
+                let fid = tx.upsert_feed(&feed, 100)?;
+                let mut ids = Vec::new();
+                for n in 0..copies {
+                    let item = Item {
+                        guid: format!("g{n}"),
+                        link: Some(format!("https://a.example/{n}")),
+                        canonical_url: Some(format!("https://a.example/{n}")),
+                        title: "Peskov on relations".into(),
+                        text: text.into(),
+                        published: None,
+                        authors: Vec::new(),
+                        categories: Vec::new(),
+                        page_url: None,
+                    };
+                    let id = tx.insert_item(fid, &item, &ExactKeys::of(&item), 100)?;
+                    tx.attach_cluster(id, id, Some(&fp))?;
+                    ids.push(id);
+                }
+                Ok(ids)
+            })
+            .unwrap();
+        let found: Vec<i64> = store
+            .write(false, |tx| tx.near_duplicate_candidates(&fp.band_keys(), 0))
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(found, ids[copies - crate::store::bands::MAX_CANDIDATES..]);
     }
 
     #[test]
