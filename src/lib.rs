@@ -22,6 +22,7 @@ pub mod extract;
 pub mod feed_health;
 pub mod feeds;
 pub mod fulltext;
+pub mod group_commit;
 pub mod health;
 pub mod matching;
 pub mod metrics;

@@ -17,6 +17,7 @@ use crate::feed_health;
 use crate::feeds::fetch::{Body, FetchError, Fetched, Fetcher, Validators};
 use crate::feeds::normalize::{normalize_feed, Item};
 use crate::feeds::parse::{parse_feed, ParseError};
+use crate::group_commit::{GroupCommit, Queued};
 use crate::matching::entities::Kind;
 use crate::matching::matcher::reference_terms;
 use crate::matching::{CorpusStats, Draft, Explanation};
@@ -90,60 +91,8 @@ pub struct Pipeline {
     /// Feed states read in one query before a poll of many feeds; each is
     /// taken once, by its feed's first fetch (see [`Pipeline::prefetch_states`]).
     pub prefetched: Mutex<HashMap<String, crate::store::FeedState>>,
-    /// Polls that brought nothing new, waiting to share one transaction.
-    pub quiet: Arc<QuietBatch>,
-}
-
-/// Outcomes of polls that brought nothing new (304s, unchanged bodies),
-/// committed together: a warm cycle over a thousand feeds is a thousand
-/// tiny writes, and one store turn and commit each cost more than the
-/// write itself. Each caller still returns only once its row is committed.
-#[derive(Default)]
-pub struct QuietBatch {
-    queue: Mutex<Vec<QuietRecord>>,
-}
-
-struct QuietRecord {
-    feed: FeedConfig,
-    rec: PollRecord,
-    done: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
-}
-
-impl QuietBatch {
-    /// Writes every queued record; one transaction, or one each when the
-    /// shared one fails, so that each feed gets its own error.
-    fn flush(&self, store: &mut Store, commit: bool, ctx: &MatchContext) {
-        let batch = std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()));
-        if batch.is_empty() {
-            return;
-        }
-        let write = |store: &mut Store, batch: &[QuietRecord]| -> Result<(), StoreError> {
-            let states = batch
-                .iter()
-                .map(|r| store.feed_state(&r.feed.name))
-                .collect::<Result<Vec<_>, _>>()?;
-            store.write(commit, |tx| {
-                for (r, state) in batch.iter().zip(&states) {
-                    let id = tx.upsert_feed(&r.feed, r.rec.polled_at)?;
-                    recovered(tx, ctx, &r.feed, id, state.as_ref(), false, r.rec.polled_at)?;
-                    tx.record_poll(id, &r.rec)?;
-                }
-                Ok(())
-            })
-        };
-        if batch.len() > 1 && write(store, &batch).is_err() {
-            for r in batch {
-                let res = write(store, std::slice::from_ref(&r));
-                let _ = r.done.send(res);
-            }
-            return;
-        }
-        let res = write(store, &batch);
-        let mut res = Some(res);
-        for r in batch {
-            let _ = r.done.send(res.take().unwrap_or(Ok(())));
-        }
-    }
+    /// Polls' writes waiting to share one transaction.
+    pub group: Arc<GroupCommit>,
 }
 
 /// What matching needs beside the item: the stories and the alert policy.
@@ -304,7 +253,6 @@ impl Pipeline {
                     now,
                 );
                 rec.body_hash = Some(digest);
-                let commit = self.commit;
                 let ctx = self.matching.clone();
                 let (items, prepared) = {
                     let ctx = ctx.clone();
@@ -314,6 +262,10 @@ impl Pipeline {
                     })
                     .await?
                 };
+                // One transaction per feed, not grouped: a few feeds' dirty
+                // index pages overflow the page cache and spill to the WAL
+                // before the commit (measured slower; see README Benchmarks).
+                let commit = self.commit;
                 let counts = self
                     .blocking(move |store| {
                         let state = store.feed_state(&feed_cfg.name)?;
@@ -406,34 +358,39 @@ impl Pipeline {
 
     /// Records a poll that brought nothing new (a 304, or the same body as
     /// last time); a feed that was down is back.
-    /// Records a poll that brought nothing new, in a transaction shared
-    /// with the others queued meanwhile ([`QuietBatch`]).
+    /// Records a poll that brought nothing new.
     async fn record_nothing_new(&self, feed: FeedConfig, rec: PollRecord) -> Result<(), FeedError> {
-        let (done, committed) = tokio::sync::oneshot::channel();
-        let first = {
-            let mut queue = self.quiet.queue.lock().unwrap_or_else(|p| p.into_inner());
-            queue.push(QuietRecord { feed, rec, done });
-            queue.len() == 1
-        };
+        let ctx = self.matching.clone();
+        self.grouped(move |tx| {
+            let state = tx.feed_state(&feed.name)?;
+            let id = tx.upsert_feed(&feed, rec.polled_at)?;
+            recovered(tx, &ctx, &feed, id, state.as_ref(), false, rec.polled_at)?;
+            tx.record_poll(id, &rec)
+        })
+        .await
+    }
+
+    /// Runs `write` in a transaction shared with the other polls' writes
+    /// queued meanwhile (see [`crate::group_commit`]); returns once it is
+    /// committed.
+    async fn grouped<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&StoreTx<'_>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, FeedError> {
+        let (first, pending) = self.group.push(write);
         if first {
-            // The first to queue starts the flush, detached, so that the
-            // records queued behind it are written even if this poll is
-            // cancelled while it waits for the store.
-            let (store, quiet, ctx, commit) = (
-                self.store.clone(),
-                self.quiet.clone(),
-                self.matching.clone(),
-                self.commit,
-            );
+            // Detached, so that the jobs queued behind this one are written
+            // even if this poll is cancelled while it waits for the store.
+            let (store, group, commit) = (self.store.clone(), self.group.clone(), self.commit);
             tokio::spawn(store_turn(store, move |store| {
-                quiet.flush(store, commit, &ctx);
+                group.flush(store, commit);
                 Ok(())
             }));
         }
-        committed
-            .await
-            .map_err(|_| FeedError::Task("the poll record was not written".into()))?
-            .map_err(FeedError::from)
+        match pending.wait().await {
+            Queued::Done(result) => result.map_err(FeedError::from),
+            Queued::Dropped => Err(FeedError::Task("the write was dropped unwritten".into())),
+        }
     }
 
     /// Reads the state of every stored feed in one query, for the polls

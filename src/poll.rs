@@ -208,7 +208,7 @@ pub async fn poll_once(config: &Config, opts: &PollOptions) -> Result<PollSummar
         metrics: Arc::new(crate::metrics::Metrics::default()),
         db: config.storage.path.display().to_string(),
         prefetched: Default::default(),
-        quiet: Default::default(),
+        group: Default::default(),
     });
     if let Err(e) = pipeline.prefetch_states().await {
         // Each feed then reads its own state, as `run` does.

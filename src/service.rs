@@ -159,7 +159,7 @@ async fn generation_run(
         metrics: metrics.clone(),
         db: config.storage.path.display().to_string(),
         prefetched: Default::default(),
-        quiet: Default::default(),
+        group: Default::default(),
     });
     let deliverer = Arc::new(
         Deliverer::new(

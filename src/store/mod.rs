@@ -82,6 +82,9 @@ pub enum StoreError {
     },
     #[error("internal error in a database task: {0}")]
     Task(String),
+    /// The transaction this write shared with other feeds' failed as a whole.
+    #[error("the transaction shared with other feeds failed: {0}")]
+    Shared(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -310,12 +313,7 @@ impl Store {
     }
 
     pub fn feed_state(&self, name: &str) -> Result<Option<FeedState>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, name, url, etag, last_modified, last_status, last_error,
-                    consecutive_errors, last_polled_at, last_success_at, next_poll_at,
-                    paused_at, failing_since, health_alert, body_hash
-             FROM feeds WHERE name = ?1",
-        )?;
+        let mut stmt = self.conn.prepare_cached(FEED_STATE_BY_NAME)?;
         Ok(stmt.query_row([name], feed_state_row).optional()?)
     }
 
@@ -477,6 +475,12 @@ impl Store {
         Ok(n as u64)
     }
 
+    /// Every write names the database when it fails (a locked, read-only or
+    /// full file is the operator's to fix, and they need to know which).
+    pub fn named(&self, e: StoreError) -> StoreError {
+        named(&self.label, e)
+    }
+
     /// Runs `f` in one write transaction, committed when `commit` is true and
     /// `f` succeeds, rolled back otherwise (`--dry-run` passes false).
     pub fn write<T>(
@@ -484,16 +488,8 @@ impl Store {
         commit: bool,
         f: impl FnOnce(&StoreTx<'_>) -> Result<T>,
     ) -> Result<T> {
-        // Every write names the database when it fails (a locked, read-only
-        // or full file is the operator's to fix, and they need to know which).
-        let label = &self.label;
-        let named = |e: StoreError| match e {
-            StoreError::Sqlite(source) => StoreError::Write {
-                path: label.clone(),
-                source,
-            },
-            other => other,
-        };
+        let label = self.label.clone();
+        let named = |e: StoreError| named(&label, e);
         let tx = StoreTx {
             tx: self
                 .conn
@@ -581,6 +577,55 @@ pub struct MatchRow<'a> {
 pub struct StoreTx<'a> {
     tx: Transaction<'a>,
 }
+
+/// A SQLite error from a write, with the database it was for.
+fn named(label: &str, e: StoreError) -> StoreError {
+    match e {
+        StoreError::Sqlite(source) => StoreError::Write {
+            path: label.to_string(),
+            source,
+        },
+        other => other,
+    }
+}
+
+impl StoreTx<'_> {
+    /// Runs `f` under a savepoint: when it fails its writes are undone and
+    /// the rest of the transaction stands.
+    pub fn savepoint<T>(&self, f: impl FnOnce(&StoreTx<'_>) -> Result<T>) -> Result<T> {
+        self.tx.execute_batch("SAVEPOINT job")?;
+        match f(self) {
+            Ok(v) => {
+                self.tx.execute_batch("RELEASE job")?;
+                Ok(v)
+            }
+            Err(e) => {
+                if !self.transaction_lost() {
+                    self.tx.execute_batch("ROLLBACK TO job; RELEASE job")?;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// SQLite ended the transaction itself (it does on a full disk or an
+    /// I/O error): nothing more may be written in it.
+    pub fn transaction_lost(&self) -> bool {
+        self.tx.is_autocommit()
+    }
+
+    /// A feed's state as this transaction sees it.
+    pub fn feed_state(&self, name: &str) -> Result<Option<FeedState>> {
+        let mut stmt = self.tx.prepare_cached(FEED_STATE_BY_NAME)?;
+        Ok(stmt.query_row([name], feed_state_row).optional()?)
+    }
+}
+
+const FEED_STATE_BY_NAME: &str =
+    "SELECT id, name, url, etag, last_modified, last_status, last_error,
+        consecutive_errors, last_polled_at, last_success_at, next_poll_at,
+        paused_at, failing_since, health_alert, body_hash
+ FROM feeds WHERE name = ?1";
 
 /// The URL and text keys of [`StoreTx::find_duplicate`], shared with the
 /// read-only check before full-text fetching (`Store::is_known_item`).
