@@ -78,6 +78,12 @@ impl Store {
 /// would grow with the history it is meant to be flat in.
 pub const MAX_CANDIDATES: usize = 64;
 
+/// Postings read per band, newest first. A band key shared by thousands of
+/// items is boilerplate, not a copy; reading all of it made each lookup grow
+/// with the items stored (a true copy shares most of its 32 bands, and the
+/// rest of them are rare).
+pub const MAX_POSTINGS: i64 = 256;
+
 impl StoreTx<'_> {
     /// Stored items within the window that share at least
     /// [`MIN_SHARED_BANDS`] bands with `keys`: (item id, fingerprint). The
@@ -100,12 +106,13 @@ impl StoreTx<'_> {
         let Some(first) = first else {
             return Ok(Vec::new());
         };
-        let mut probe = self
-            .tx
-            .prepare_cached("SELECT item_id FROM lsh_bands WHERE key = ?1 AND item_id >= ?2")?;
+        let mut probe = self.tx.prepare_cached(
+            "SELECT item_id FROM lsh_bands WHERE key = ?1 AND item_id >= ?2
+                 ORDER BY item_id DESC LIMIT ?3",
+        )?;
         let mut shared: HashMap<i64, usize> = HashMap::new();
         for key in keys {
-            for id in probe.query_map(params![key, first], |r| r.get::<_, i64>(0))? {
+            for id in probe.query_map(params![key, first, MAX_POSTINGS], |r| r.get::<_, i64>(0))? {
                 *shared.entry(id?).or_insert(0) += 1;
             }
         }
