@@ -1009,13 +1009,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bands.db");
         let mut store = Store::open(&path).unwrap();
-        let feed = FeedConfig {
-            name: "f".into(),
-            url: url::Url::parse("https://a.example/rss").unwrap(),
-            interval: Duration::from_secs(60),
-            full_text: crate::config::FullText::Off,
-            allow_hosts: Vec::new(),
-        };
+        let feed = feed_f();
         let text = "Russian President Vladimir Putin declared a unilateral Easter ceasefire in Ukraine on Saturday, \
                     and Kyiv said it would mirror a real halt in fighting along the whole front line.";
         let item = Item {
@@ -1078,18 +1072,23 @@ mod tests {
         assert_eq!(rows(&store), 0);
     }
 
-    /// Many stored copies of one text: a lookup compares only the capped
-    /// number, the newest among equally close ones.
-    #[test]
-    fn a_near_duplicate_lookup_reads_at_most_the_capped_candidates() {
-        let mut store = Store::open_in_memory().unwrap();
-        let feed = FeedConfig {
+    /// The feed "f" the store tests write under.
+    fn feed_f() -> FeedConfig {
+        FeedConfig {
             name: "f".into(),
             url: url::Url::parse("https://a.example/rss").unwrap(),
             interval: Duration::from_secs(60),
             full_text: crate::config::FullText::Off,
             allow_hosts: Vec::new(),
-        };
+        }
+    }
+
+    /// Many stored copies of one text: a lookup compares only the capped
+    /// number, the newest among equally close ones.
+    #[test]
+    fn a_near_duplicate_lookup_reads_at_most_the_capped_candidates() {
+        let mut store = Store::open_in_memory().unwrap();
+        let feed = feed_f();
         let text = "Kremlin spokesman Dmitry Peskov said the process of normalising relations \
                     between Moscow and Washington was continuing after the talks in St Petersburg.";
         let fp = crate::neardup::fingerprint("Peskov on relations", text).unwrap();
@@ -1129,13 +1128,7 @@ mod tests {
     #[test]
     fn retention_keeps_matched_items_and_items_in_the_window() {
         let mut store = Store::open_in_memory().unwrap();
-        let feed = FeedConfig {
-            name: "f".into(),
-            url: url::Url::parse("https://a.example/rss").unwrap(),
-            interval: Duration::from_secs(60),
-            full_text: crate::config::FullText::Off,
-            allow_hosts: Vec::new(),
-        };
+        let feed = feed_f();
         let item = |g: &str| Item {
             guid: g.into(),
             link: None,
