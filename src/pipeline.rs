@@ -357,8 +357,8 @@ impl Pipeline {
     }
 
     /// Records a poll that brought nothing new (a 304, or the same body as
-    /// last time); a feed that was down is back.
-    /// Records a poll that brought nothing new.
+    /// last time), in a transaction shared with the others queued meanwhile;
+    /// a feed that was down is back.
     async fn record_nothing_new(&self, feed: FeedConfig, rec: PollRecord) -> Result<(), FeedError> {
         let ctx = self.matching.clone();
         self.grouped(move |tx| {
@@ -645,7 +645,6 @@ fn recovered(
     Ok(())
 }
 
-/// Parsing and HTML-to-text are CPU work; they stay off the async workers.
 /// Runs CPU-bound work on the blocking pool, at most one task per core at a
 /// time: more feeds in flight than cores only held more parsed feeds (and
 /// malloc arenas) in memory at once, and finished none sooner.
@@ -663,6 +662,7 @@ async fn on_cpu<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Re
         .map_err(|e| FeedError::Task(e.to_string()))
 }
 
+/// Parsing and HTML-to-text are CPU work; they stay off the async workers.
 async fn parse_in_background(
     bytes: Vec<u8>,
     content_type: Option<String>,

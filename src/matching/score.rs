@@ -13,9 +13,9 @@
 //!             · 0.5  unless ≥ 2 distinct entities, or 1 entity with an event in the same sentence
 //!             = 0    when an exclude term occurs, or when every entity found emerged from follow-ups
 //! ```
-//! Names that emerged from follow-ups add to E only, a bounded amount: the gate, the sentence
-//! counts and the focus count the story's own (article or config) names, so
-//! the story cannot drift by learning from its own matches.
+//! Names that emerged from follow-ups add to E only, a bounded amount: the
+//! gate, the sentence counts and the focus count the story's own (article or
+//! config) names, so the story cannot drift by learning from its own matches.
 //!
 //! The constants are round numbers chosen from what the signals mean, not
 //! fitted to any set of items.

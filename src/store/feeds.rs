@@ -5,6 +5,19 @@ use rusqlite::{params, Row};
 
 use super::{FeedState, Result, Store, StoreTx};
 
+/// The columns [`feed_state_row`] reads, in its order.
+macro_rules! select_feed_state {
+    () => {
+        "SELECT id, name, url, etag, last_modified, last_status, last_error,
+                consecutive_errors, last_polled_at, last_success_at, next_poll_at,
+                paused_at, failing_since, health_alert, body_hash
+         FROM feeds"
+    };
+}
+
+/// One feed's state by name (see [`feed_state_row`]).
+pub(super) const FEED_STATE_BY_NAME: &str = concat!(select_feed_state!(), " WHERE name = ?1");
+
 pub(super) fn feed_state_row(r: &Row<'_>) -> rusqlite::Result<FeedState> {
     Ok(FeedState {
         id: r.get(0)?,
@@ -46,12 +59,9 @@ impl StoreTx<'_> {
 impl Store {
     /// Every stored feed, by name.
     pub fn feed_states(&self) -> Result<Vec<FeedState>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, name, url, etag, last_modified, last_status, last_error,
-                    consecutive_errors, last_polled_at, last_success_at, next_poll_at,
-                    paused_at, failing_since, health_alert, body_hash
-             FROM feeds ORDER BY name",
-        )?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(concat!(select_feed_state!(), " ORDER BY name"))?;
         let rows = stmt.query_map([], feed_state_row)?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }

@@ -114,7 +114,7 @@ mod outbox;
 mod pages;
 mod reports;
 
-use feeds::feed_state_row;
+use feeds::{feed_state_row, FEED_STATE_BY_NAME};
 pub use outbox::{AttemptResult, Delivery, DeliveryState, PausedSink};
 pub use pages::StoredPage;
 
@@ -621,12 +621,6 @@ impl StoreTx<'_> {
     }
 }
 
-const FEED_STATE_BY_NAME: &str =
-    "SELECT id, name, url, etag, last_modified, last_status, last_error,
-        consecutive_errors, last_polled_at, last_success_at, next_poll_at,
-        paused_at, failing_since, health_alert, body_hash
- FROM feeds WHERE name = ?1";
-
 /// The URL and text keys of [`StoreTx::find_duplicate`], shared with the
 /// read-only check before full-text fetching (`Store::is_known_item`).
 pub(super) fn stored_under_other_keys(
@@ -803,7 +797,6 @@ impl StoreTx<'_> {
         Ok(stmt.execute(params![story, name, kind, now])? > 0)
     }
 
-    /// One more document in the corpus, containing these vocabulary terms.
     /// Adds `docs` documents to the corpus statistics, and `n` to the
     /// document frequency of each term.
     pub fn add_documents<'t>(
