@@ -44,7 +44,13 @@ pub struct Fingerprint {
 /// FNV-1a, 64 bit: stable across Rust versions and platforms (signatures
 /// are stored), and fast enough for short shingles.
 pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    fnv1a_more(FNV_OFFSET, bytes)
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Continues an FNV-1a hash over more bytes.
+fn fnv1a_more(mut h: u64, bytes: &[u8]) -> u64 {
     for b in bytes {
         h ^= *b as u64;
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
@@ -52,8 +58,20 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
+/// [`fnv1a`] of the words joined by single spaces, without joining them.
+fn fnv1a_joined(words: &[&str]) -> u64 {
+    let mut h = FNV_OFFSET;
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            h = fnv1a_more(h, b" ");
+        }
+        h = fnv1a_more(h, w.as_bytes());
+    }
+    h
+}
+
 /// SplitMix64, to derive the per-hash permutations from one value.
-fn mix(mut z: u64) -> u64 {
+const fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -74,10 +92,7 @@ fn shingle_hashes(title: &str, text: &str) -> Vec<u64> {
     if words.len() < SHINGLE {
         return Vec::new();
     }
-    let mut hashes: Vec<u64> = words
-        .windows(SHINGLE)
-        .map(|w| fnv1a(w.join(" ").as_bytes()))
-        .collect();
+    let mut hashes: Vec<u64> = words.windows(SHINGLE).map(fnv1a_joined).collect();
     hashes.sort_unstable();
     hashes.dedup();
     hashes
@@ -89,17 +104,26 @@ fn minhash(hashes: &[u64]) -> Option<Fingerprint> {
         return None;
     }
     let mut minima = [u32::MAX; NUM_HASHES];
-    for (i, m) in minima.iter_mut().enumerate() {
-        let seed = mix(i as u64 + 1);
-        for h in hashes {
-            let v = (mix(h ^ seed) >> 32) as u32;
-            if v < *m {
-                *m = v;
-            }
+    // Shingle by shingle, all permutations at once: one pass over the
+    // hashes, and an inner loop the compiler can unroll.
+    for h in hashes {
+        for (m, seed) in minima.iter_mut().zip(SEEDS.iter()) {
+            *m = (*m).min((mix(h ^ seed) >> 32) as u32);
         }
     }
     Some(Fingerprint { minima, shingles })
 }
+
+/// The seed of each permutation.
+const SEEDS: [u64; NUM_HASHES] = {
+    let mut seeds = [0; NUM_HASHES];
+    let mut i = 0;
+    while i < NUM_HASHES {
+        seeds[i] = mix(i as u64 + 1);
+        i += 1;
+    }
+    seeds
+};
 
 /// The fingerprint of one text.
 pub fn fingerprint(title: &str, text: &str) -> Option<Fingerprint> {
@@ -118,7 +142,7 @@ pub fn fingerprint_batch<'a>(
         .map(|(t, x)| shingle_hashes(t, x))
         .collect();
     let n = sets.len();
-    let mut counts: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+    let mut counts: rustc_hash::FxHashMap<u64, u32> = Default::default();
     for set in &sets {
         for h in set {
             *counts.entry(*h).or_insert(0) += 1;
@@ -255,6 +279,26 @@ mod tests {
         // Stored signatures must not change with the toolchain: pin one value.
         assert_eq!(fnv1a(b"putin declared a"), 0x148b_cbb8_b311_3a5e);
         assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(&a.minima[..3], &PINNED_MINIMA, "{:?}", &a.minima[..3]);
+    }
+
+    const PINNED_MINIMA: [u32; 3] = [157_756_975, 89_601_642, 16_614_645];
+
+    /// The shingle hashes and minima as first defined (one joined string per
+    /// shingle, one pass per permutation); the faster forms must agree.
+    #[test]
+    fn fast_hashing_equals_the_definition() {
+        let words: Vec<&str> = REPORT.split(' ').collect();
+        for w in words.windows(SHINGLE) {
+            assert_eq!(fnv1a_joined(w), fnv1a(w.join(" ").as_bytes()));
+        }
+        let hashes = shingle_hashes("t", REPORT);
+        let fast = minhash(&hashes).unwrap();
+        for (i, m) in fast.minima.iter().enumerate() {
+            let seed = mix(i as u64 + 1);
+            let slow = hashes.iter().map(|h| (mix(h ^ seed) >> 32) as u32).min();
+            assert_eq!(Some(*m), slow, "permutation {i}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap;
 use url::Url;
 
 use crate::alerts::payload::{self, AlertItem, AlertPayload, Cluster, Matched, NewEntity};
@@ -99,7 +100,7 @@ pub struct Pipeline {
 pub struct MatchContext {
     pub stories: Vec<Story>,
     /// Terms whose document frequency the store keeps (the stories' vocabulary).
-    pub vocabulary: std::collections::HashSet<String>,
+    pub vocabulary: rustc_hash::FxHashSet<String>,
     /// Items published longer ago than this raise no alert.
     pub alert_max_age: std::time::Duration,
     /// Shingle containment at or above which two items are copies.
@@ -776,9 +777,9 @@ pub struct RaisedAlert {
 pub struct TxCorpus<'a, 'b> {
     tx: &'a StoreTx<'b>,
     n_docs: std::cell::Cell<Option<u64>>,
-    stored: std::cell::RefCell<HashMap<String, u64>>,
+    stored: std::cell::RefCell<FxHashMap<String, u64>>,
     added_docs: std::cell::Cell<u64>,
-    added: std::cell::RefCell<HashMap<String, u64>>,
+    added: std::cell::RefCell<FxHashMap<String, u64>>,
 }
 
 impl<'a, 'b> TxCorpus<'a, 'b> {
@@ -856,31 +857,36 @@ pub fn prepare(ctx: &MatchContext, items: &[Item]) -> Vec<Prepared> {
     items
         .iter()
         .zip(prints)
-        .map(|(item, print)| Prepared {
-            keys: ExactKeys::of(item),
-            print,
-            drafts: drafts(ctx, &item.title, &item.text),
-            terms: vocabulary_terms(ctx, &item.title, &item.text),
+        .map(|(item, print)| {
+            let (drafts, terms) = drafts_and_terms(ctx, &item.title, &item.text);
+            Prepared {
+                keys: ExactKeys::of(item),
+                print,
+                drafts,
+                terms,
+            }
         })
         .collect()
 }
 
-fn drafts(ctx: &MatchContext, title: &str, text: &str) -> Vec<Draft> {
-    ctx.stories
-        .iter()
-        .map(|s| s.matcher.draft(title, text))
-        .collect()
-}
-
-fn vocabulary_terms(ctx: &MatchContext, title: &str, text: &str) -> Vec<String> {
+/// One draft per story and the item's vocabulary terms, from one pass over
+/// its words.
+fn drafts_and_terms(ctx: &MatchContext, title: &str, text: &str) -> (Vec<Draft>, Vec<String>) {
     if ctx.stories.is_empty() {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     let doc = reference_terms(&[title, text]);
-    doc.terms()
+    let drafts = ctx
+        .stories
+        .iter()
+        .map(|s| s.matcher.draft_with(title, text, Some(&doc)))
+        .collect();
+    let terms = doc
+        .terms()
         .filter(|t| ctx.vocabulary.contains(*t))
         .map(str::to_string)
-        .collect()
+        .collect();
+    (drafts, terms)
 }
 
 /// Matches one stored item against every story, stores the explanations and
@@ -895,8 +901,8 @@ pub fn match_item(
     now: i64,
 ) -> Result<MatchOutcome, StoreError> {
     let corpus = TxCorpus::new(tx);
-    let terms = count_doc.then(|| vocabulary_terms(ctx, &item.title, &item.text));
-    let drafts = drafts(ctx, &item.title, &item.text);
+    let (drafts, terms) = drafts_and_terms(ctx, &item.title, &item.text);
+    let terms = count_doc.then_some(terms);
     let out = match_drafted(tx, ctx, &corpus, item, terms.as_deref(), &drafts, now)?;
     corpus.flush()?;
     Ok(out)

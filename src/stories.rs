@@ -203,7 +203,7 @@ pub fn load_story(store: &Store, cfg: Option<&StoryConfig>, id: &str) -> Result<
 
 /// The union of the stories' reference vocabularies (terms whose document
 /// frequency the store keeps).
-pub fn vocabulary(stories: &[Story]) -> HashSet<String> {
+pub fn vocabulary(stories: &[Story]) -> rustc_hash::FxHashSet<String> {
     stories
         .iter()
         .flat_map(|s| s.matcher.vocabulary().map(String::from))

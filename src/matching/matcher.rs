@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 
 use super::entities::{mentions, Kind};
@@ -36,16 +37,18 @@ struct EntityInfo {
     emerged: bool,
 }
 
-/// The reference article as a BM25 query: stem → occurrences (capped).
+/// A text's content-word stems with their counts, sorted by stem: the
+/// reference article as a BM25 query, or an item as the document it is
+/// compared with.
 #[derive(Debug, Clone, Default)]
 pub struct Reference {
-    terms: BTreeMap<String, u32>,
+    terms: Vec<(String, u32)>,
     len: usize,
 }
 
 impl Reference {
     pub fn terms(&self) -> impl Iterator<Item = &str> {
-        self.terms.keys().map(String::as_str)
+        self.terms.iter().map(|(t, _)| t.as_str())
     }
 }
 
@@ -79,6 +82,8 @@ pub struct Matcher {
     exclude: Vec<String>,
     index: HashMap<String, usize>,
     reference: Reference,
+    /// The reference's own BM25 term weights before idf, one per term.
+    own_norms: Vec<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,8 +116,9 @@ struct DraftParts {
     all_mentions: usize,
     excluded_by: Option<String>,
     unknown: BTreeMap<String, Kind>,
-    /// The item's terms, for the similarity to the reference.
-    doc: Reference,
+    /// The reference terms the item has: (index in the reference, BM25 term
+    /// weight before idf), for the similarity once the corpus is at hand.
+    doc_hits: Vec<(usize, f64)>,
     snippets: Vec<String>,
 }
 
@@ -202,6 +208,12 @@ impl Matcher {
                 .build(&patterns)
                 .expect("patterns are plain strings")
         });
+        let reference = reference_terms(reference_texts);
+        let own_norms = reference
+            .terms
+            .iter()
+            .map(|(_, n)| bm25_norm(*n, reference.len))
+            .collect();
         Matcher {
             story: story.to_string(),
             threshold,
@@ -211,7 +223,8 @@ impl Matcher {
             events,
             exclude: wl.exclude.clone(),
             index: index(wl),
-            reference: reference_terms(reference_texts),
+            reference,
+            own_norms,
         }
     }
 
@@ -224,6 +237,12 @@ impl Matcher {
     /// pure, so the pipeline works it out on the blocking pool before the
     /// store is locked.
     pub fn draft(&self, title: &str, text: &str) -> Draft {
+        self.draft_with(title, text, None)
+    }
+
+    /// [`Matcher::draft`] with the item's terms ([`reference_terms`] of the
+    /// title and text) already worked out by the caller.
+    pub fn draft_with(&self, title: &str, text: &str, doc: Option<&Reference>) -> Draft {
         let mut ent_count: BTreeMap<usize, (u32, bool)> = BTreeMap::new();
         let mut ev_count: BTreeMap<usize, u32> = BTreeMap::new();
         let mut excluded_by = None;
@@ -346,7 +365,10 @@ impl Matcher {
             all_mentions,
             excluded_by,
             unknown,
-            doc: reference_terms(&[&full]),
+            doc_hits: match doc {
+                Some(doc) => self.reference_hits(doc),
+                None => self.reference_hits(&reference_terms(&[title, text])),
+            },
             snippets,
         })))
     }
@@ -379,7 +401,7 @@ impl Matcher {
             event_types: d.ev_count.len(),
             cooccurring_sentences: d.cooc,
             entity_event_sentences: d.ent_ev,
-            similarity: self.similarity(&d.doc, corpus),
+            similarity: self.similarity(&d.doc_hits, corpus),
             story_mentions: d.story_mentions,
             all_mentions: d.all_mentions,
             excluded: d.excluded_by.is_some(),
@@ -470,7 +492,7 @@ impl Matcher {
 
     /// The reference's stems, for maintaining document frequencies.
     pub fn vocabulary(&self) -> impl Iterator<Item = &str> {
-        self.reference.terms.keys().map(String::as_str)
+        self.reference.terms()
     }
 
     fn scan(&self, folded: &str, mut on_hit: impl FnMut(usize, Hit)) {
@@ -509,7 +531,9 @@ impl Matcher {
     }
 
     /// BM25 of the item against the reference, over the reference's own BM25.
-    fn similarity(&self, doc: &Reference, corpus: &dyn CorpusStats) -> f64 {
+    /// BM25 of the item against the reference, over BM25 of the reference
+    /// against itself.
+    fn similarity(&self, doc_hits: &[(usize, f64)], corpus: &dyn CorpusStats) -> f64 {
         if self.reference.terms.is_empty() {
             return 0.0;
         }
@@ -518,29 +542,46 @@ impl Matcher {
             let df = corpus.df(t) as f64;
             (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.1)
         };
-        let bm25 = |terms: &BTreeMap<String, u32>, len: usize| -> f64 {
-            const K1: f64 = 1.2;
-            const B: f64 = 0.75;
-            const AVG_LEN: f64 = 250.0;
-            self.reference
-                .terms
-                .iter()
-                .map(|(t, qtf)| {
-                    let tf = *terms.get(t).unwrap_or(&0) as f64;
-                    if tf == 0.0 {
-                        return 0.0;
-                    }
-                    let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len as f64 / AVG_LEN));
-                    (*qtf).min(3) as f64 * idf(t) * norm
-                })
-                .sum()
+        let weight = |i: usize, norm: f64| {
+            let (t, qtf) = &self.reference.terms[i];
+            (*qtf).min(3) as f64 * idf(t) * norm
         };
-        let own = bm25(&self.reference.terms, self.reference.len);
+        let own: f64 = self
+            .own_norms
+            .iter()
+            .enumerate()
+            .map(|(i, norm)| weight(i, *norm))
+            .sum();
         if own <= 0.0 {
             return 0.0;
         }
-        (bm25(&doc.terms, doc.len) / own).min(1.0)
+        let doc: f64 = doc_hits.iter().map(|&(i, norm)| weight(i, norm)).sum();
+        (doc / own).min(1.0)
     }
+
+    /// The reference terms `doc` has, with their term weights: one merge of
+    /// the two sorted term lists.
+    fn reference_hits(&self, doc: &Reference) -> Vec<(usize, f64)> {
+        let mut hits = Vec::new();
+        let mut theirs = doc.terms.iter().peekable();
+        for (i, (term, _)) in self.reference.terms.iter().enumerate() {
+            while theirs.next_if(|(t, _)| t < term).is_some() {}
+            if let Some((_, tf)) = theirs.next_if(|(t, _)| t == term) {
+                hits.push((i, bm25_norm(*tf, doc.len)));
+            }
+        }
+        hits
+    }
+}
+
+/// BM25's saturated, length-normalised weight of a term seen `tf` times in
+/// a text of `len` terms.
+fn bm25_norm(tf: u32, len: usize) -> f64 {
+    const K1: f64 = 1.2;
+    const B: f64 = 0.75;
+    const AVG_LEN: f64 = 250.0;
+    let tf = tf as f64;
+    tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len as f64 / AVG_LEN))
 }
 
 enum Hit {
@@ -554,23 +595,34 @@ enum Hit {
 /// across the languages we read).
 pub fn reference_terms(texts: &[&str]) -> Reference {
     let stop = stopwords();
-    let mut terms = BTreeMap::new();
-    let mut len = 0;
+    let mut folded = String::with_capacity(texts.iter().map(|t| t.len() + 2).sum());
     for t in texts {
-        for w in fold(t).split(' ') {
-            if w.chars().count() < 4 || w.chars().all(|c| c.is_ascii_digit()) || stop.contains(w) {
-                continue;
-            }
-            len += 1;
-            let stem: String = w.chars().take(7).collect();
-            *terms.entry(stem).or_insert(0) += 1;
+        fold_into(t, &mut folded);
+    }
+    // Stems borrow from the folded text; only distinct ones are copied out.
+    let mut stems: Vec<&str> = folded
+        .split(' ')
+        .filter(|w| {
+            w.chars().nth(3).is_some()
+                && !w.bytes().all(|b| b.is_ascii_digit())
+                && !stop.contains(*w)
+        })
+        .map(|w| w.char_indices().nth(7).map_or(w, |(end, _)| &w[..end]))
+        .collect();
+    let len = stems.len();
+    stems.sort_unstable();
+    let mut terms: Vec<(String, u32)> = Vec::new();
+    for stem in stems {
+        match terms.last_mut() {
+            Some((last, n)) if last == stem => *n += 1,
+            _ => terms.push((stem.to_string(), 1)),
         }
     }
     Reference { terms, len }
 }
 
-fn stopwords() -> &'static HashSet<String> {
-    static SET: std::sync::OnceLock<HashSet<String>> = std::sync::OnceLock::new();
+fn stopwords() -> &'static FxHashSet<String> {
+    static SET: std::sync::OnceLock<FxHashSet<String>> = std::sync::OnceLock::new();
     SET.get_or_init(|| {
         super::gazetteer::COMMON_CAPITALISED
             .iter()
@@ -609,6 +661,60 @@ mod tests {
 
     fn explain(m: &Matcher, title: &str, text: &str) -> Explanation {
         m.explain(title, text, &UniformCorpus)
+    }
+
+    /// Rarer terms (by a made-up corpus) weigh more.
+    struct Skewed;
+    impl CorpusStats for Skewed {
+        fn n_docs(&self) -> u64 {
+            1000
+        }
+        fn df(&self, term: &str) -> u64 {
+            (term.len() as u64 * 37) % 900
+        }
+    }
+
+    #[test]
+    fn similarity_is_bm25_of_the_item_over_bm25_of_the_reference() {
+        let m = matcher(&[]);
+        let item = "Steve Witkoff met Vladimir Putin again. The Kremlin praised the ceasefire \
+                    talks in St Petersburg; the weather in Moscow was mild.";
+        let doc = reference_terms(&[item]);
+        let got = m.similarity(&m.reference_hits(&doc), &Skewed);
+        // The definition, term by term over the whole reference.
+        let idf = |t: &str| {
+            let df = Skewed.df(t) as f64;
+            (1.0 + (1000.0 - df + 0.5) / (df + 0.5)).ln().max(0.1)
+        };
+        let bm25 = |d: &Reference| -> f64 {
+            m.reference
+                .terms
+                .iter()
+                .map(|(t, q)| match d.terms.iter().find(|(x, _)| x == t) {
+                    Some((_, tf)) => (*q).min(3) as f64 * idf(t) * bm25_norm(*tf, d.len),
+                    None => 0.0,
+                })
+                .sum()
+        };
+        let want = bm25(&doc) / bm25(&m.reference);
+        assert!(got > 0.05 && got < 1.0, "{got}");
+        assert!((got - want).abs() < 1e-12, "{got} against {want}");
+        let itself = m.similarity(&m.reference_hits(&m.reference), &Skewed);
+        assert!((itself - 1.0).abs() < 1e-12, "{itself}");
+        let unrelated = reference_terms(&["Quarterly rainfall figures for coastal farms."]);
+        assert_eq!(m.similarity(&m.reference_hits(&unrelated), &Skewed), 0.0);
+    }
+
+    #[test]
+    fn terms_are_sorted_counted_stems_of_content_words() {
+        let r = reference_terms(&[
+            "The ceasefire talks, ceasefires and TALKS",
+            "with 2025 Ukrainians",
+        ]);
+        let terms: Vec<(&str, u32)> = r.terms.iter().map(|(t, n)| (t.as_str(), *n)).collect();
+        // Stems cut at seven characters; "with", "the", "and" and numbers left out.
+        assert_eq!(terms, [("ceasefi", 2), ("talks", 2), ("ukraini", 1)]);
+        assert_eq!(r.len, 5);
     }
 
     #[test]
