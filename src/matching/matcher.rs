@@ -530,7 +530,6 @@ impl Matcher {
         }
     }
 
-    /// BM25 of the item against the reference, over the reference's own BM25.
     /// BM25 of the item against the reference, over BM25 of the reference
     /// against itself.
     fn similarity(&self, doc_hits: &[(usize, f64)], corpus: &dyn CorpusStats) -> f64 {
