@@ -1167,7 +1167,8 @@ fn emerge(
         {
             continue;
         }
-        let seen = tx.record_sighting(&story.id, name, kind.as_str(), item.id)?;
+        let seen =
+            tx.record_sighting(&story.id, name, kind.as_str(), item.id, story.emerge_after)?;
         if seen < story.emerge_after || !tx.insert_emerged(&story.id, name, kind.as_str(), now)? {
             continue;
         }

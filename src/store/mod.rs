@@ -763,22 +763,25 @@ impl StoreTx<'_> {
     }
 
     /// Records that `name` appeared beside the story in a matched item and
-    /// returns in how many distinct matched items it has appeared so far.
+    /// returns in how many distinct matched items it has appeared so far, up
+    /// to `cap`: a name in the news every day would otherwise cost a count of
+    /// all its sightings each time it is seen again.
     pub fn record_sighting(
         &self,
         story: &str,
         name: &str,
         kind: &str,
         item_id: i64,
+        cap: u32,
     ) -> Result<u32> {
         let mut ins = self.tx.prepare_cached(
             "INSERT OR IGNORE INTO entity_sightings (story_id, name, kind, item_id) VALUES (?1, ?2, ?3, ?4)",
         )?;
         ins.execute(params![story, name, kind, item_id])?;
         let mut count = self.tx.prepare_cached(
-            "SELECT count(*) FROM entity_sightings WHERE story_id = ?1 AND name = ?2",
+            "SELECT count(*) FROM (SELECT 1 FROM entity_sightings WHERE story_id = ?1 AND name = ?2 LIMIT ?3)",
         )?;
-        Ok(count.query_row(params![story, name], |r| r.get(0))?)
+        Ok(count.query_row(params![story, name, cap], |r| r.get(0))?)
     }
 
     pub fn sighting_items(&self, story: &str, name: &str) -> Result<Vec<i64>> {
@@ -1074,6 +1077,39 @@ mod tests {
             full_text: crate::config::FullText::Off,
             allow_hosts: Vec::new(),
         }
+    }
+
+    /// Sightings count distinct items, up to the cap.
+    #[test]
+    fn sightings_are_counted_per_item_up_to_the_cap() {
+        let mut store = Store::open_in_memory().unwrap();
+        let feed = feed_f();
+        let counts = store
+            .write(true, |tx| {
+                let fid = tx.upsert_feed(&feed, 100)?;
+                let mut counts = Vec::new();
+                for n in 0..5 {
+                    let item = Item {
+                        guid: format!("g{n}"),
+                        link: None,
+                        canonical_url: None,
+                        title: format!("Item {n}"),
+                        text: format!("Text of item number {n} about the talks."),
+                        published: None,
+                        authors: Vec::new(),
+                        categories: Vec::new(),
+                        page_url: None,
+                    };
+                    let id = tx.insert_item(fid, &item, &ExactKeys::of(&item), 100)?;
+                    counts.push(tx.record_sighting("talks", "Rustem Umerov", "person", id, 3)?);
+                    // The same item again is not another sighting.
+                    counts.push(tx.record_sighting("talks", "Rustem Umerov", "person", id, 3)?);
+                }
+                counts.push(tx.record_sighting("other", "Rustem Umerov", "person", 1, 3)?);
+                Ok(counts)
+            })
+            .unwrap();
+        assert_eq!(counts, [1, 1, 2, 2, 3, 3, 3, 3, 3, 3, 1]);
     }
 
     /// Many stored copies of one text: a lookup compares only the capped
