@@ -51,6 +51,8 @@ fn corpus() -> (Vec<(String, String)>, usize) {
 
 fn main() {
     let mut wl = derive(&[REFERENCE]);
+    let own = Matcher::new("bench", 0.5, &wl, &[REFERENCE]);
+    let own_patterns = own.automaton_bytes();
     // 10,000 more aliases: plausible name-like strings that rarely occur.
     let syllables = [
         "ka", "lo", "mir", "sen", "tov", "ra", "vik", "den", "sho", "bel", "gru", "zan",
@@ -102,6 +104,11 @@ fn main() {
     let mb = (bytes_per_round * rounds) as f64 / 1e6;
     println!("aliases (names + aliases): {n_aliases}");
     println!("automaton build: {:.1} ms", build.as_secs_f64() * 1e3);
+    println!(
+        "automaton memory: {:.2} MiB ({:.2} MiB for the story's own names)",
+        matcher.automaton_bytes() as f64 / 1048576.0,
+        own_patterns as f64 / 1048576.0
+    );
     println!(
         "explain (full score): {:.1} MB in {:.2} s = {:.1} MB/s, {:.0} items/s ({} matched)",
         mb,

@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 
 use super::entities::{mentions, Kind};
+use super::scan::Scanner;
 use super::score::{score, Components, Signals};
 use super::text::{clip, fold, fold_into, sentences};
 use super::watchlist::{index, is_country, Origin, Watchlist};
@@ -74,7 +74,7 @@ impl CorpusStats for UniformCorpus {
 pub struct Matcher {
     pub story: String,
     pub threshold: f64,
-    ac: Option<AhoCorasick>,
+    scanner: Option<Scanner>,
     /// Per automaton pattern, what it stands for (several targets can share a spelling).
     targets: Vec<Vec<Target>>,
     entities: Vec<EntityInfo>,
@@ -199,15 +199,7 @@ impl Matcher {
         for (i, x) in wl.exclude.iter().enumerate() {
             add(fold(x).trim_end().to_string(), Target::Exclude(i));
         }
-        let ac = (!patterns.is_empty()).then(|| {
-            AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                // A DFA costs memory once per story and makes the scan a
-                // table walk per byte, whatever the number of aliases.
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&patterns)
-                .expect("patterns are plain strings")
-        });
+        let scanner = Scanner::new(&patterns);
         let reference = reference_terms(reference_texts);
         let own_norms = reference
             .terms
@@ -217,7 +209,7 @@ impl Matcher {
         Matcher {
             story: story.to_string(),
             threshold,
-            ac,
+            scanner,
             targets,
             entities,
             events,
@@ -490,44 +482,47 @@ impl Matcher {
         n
     }
 
+    /// Heap bytes of the compiled patterns (for benchmarks and metrics).
+    pub fn automaton_bytes(&self) -> usize {
+        self.scanner.as_ref().map_or(0, Scanner::memory_usage)
+    }
+
     /// The reference's stems, for maintaining document frequencies.
     pub fn vocabulary(&self) -> impl Iterator<Item = &str> {
         self.reference.terms()
     }
 
     fn scan(&self, folded: &str, mut on_hit: impl FnMut(usize, Hit)) {
-        let Some(ac) = &self.ac else { return };
-        let bytes = folded.as_bytes();
-        for m in ac.find_overlapping_iter(folded) {
-            for t in &self.targets[m.pattern().as_usize()] {
+        let Some(scanner) = &self.scanner else { return };
+        // Every pattern starts at the space before a word; what follows its
+        // end decides whether the word is whole (or inflected).
+        scanner.for_each(folded, |pattern, start, end| {
+            for t in &self.targets[pattern] {
                 match t {
                     Target::Entity { idx, inflect } => {
-                        if m.start() != 0 && !matches!(bytes[m.start()], b' ' | b'\n') {
-                            continue;
-                        }
-                        let rest = &folded[m.end()..];
+                        let rest = &folded[end..];
                         let word_rest = rest.split([' ', '\n']).next().unwrap_or("");
                         if word_rest.is_empty() || (*inflect && INFLECTIONS.contains(&word_rest)) {
-                            on_hit(m.start(), Hit::Entity(*idx));
+                            on_hit(start, Hit::Entity(*idx));
                         }
                     }
                     Target::Event { idx, rest } => {
-                        let mut words = folded[m.end()..].split(' ').skip(1);
+                        let mut words = folded[end..].split(' ').skip(1);
                         if rest
                             .iter()
                             .all(|stem| words.next().is_some_and(|w| w.starts_with(stem.as_str())))
                         {
-                            on_hit(m.start(), Hit::Event(*idx));
+                            on_hit(start, Hit::Event(*idx));
                         }
                     }
                     Target::Exclude(i) => {
-                        if folded[m.end()..].starts_with([' ', '\n']) {
-                            on_hit(m.start(), Hit::Exclude(*i));
+                        if folded[end..].starts_with([' ', '\n']) {
+                            on_hit(start, Hit::Exclude(*i));
                         }
                     }
                 }
             }
-        }
+        });
     }
 
     /// BM25 of the item against the reference, over BM25 of the reference

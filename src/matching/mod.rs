@@ -8,6 +8,7 @@ pub mod entities;
 pub mod gazetteer;
 pub mod lexicon;
 pub mod matcher;
+pub mod scan;
 pub mod score;
 pub mod text;
 pub mod watchlist;

@@ -8,68 +8,164 @@
 /// acronyms ("US", "UK", "EU", "США"): they keep a `_` mark so that "US" never
 /// matches the pronoun "us".
 pub fn fold(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
+    let mut out = String::with_capacity(folded_capacity(s));
     fold_into(s, &mut out);
     out
 }
 
+/// Room for the folded text in the common case: acronym marks add at most a
+/// third, plus the spaces at the ends.
+fn folded_capacity(s: &str) -> usize {
+    s.len() + s.len() / 3 + 2
+}
+
 /// [`fold`] appending to `out` (which then ends with a space).
 pub fn fold_into(s: &str, out: &mut String) {
-    // Built as bytes (ASCII is the common case) and checked once at the end.
-    let mut v = std::mem::take(out).into_bytes();
-    if v.last() != Some(&b' ') {
-        v.push(b' ');
+    fold_with::<true>(s, out)
+}
+
+/// ASCII letters and digits: the bytes of a word on the fast path.
+const ALNUM: [bool; 256] = {
+    let mut alnum = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        alnum[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
     }
-    let mut word_start: Option<usize> = None;
-    let (mut caps, mut letters) = (true, 0usize);
-    // Ends the current word: marks a short all-capital word as an acronym
-    // (the insert shifts only the word itself) and adds the separator.
-    let flush = |v: &mut Vec<u8>, word_start: &mut Option<usize>, caps: bool, letters: usize| {
-        if let Some(start) = word_start.take() {
-            if caps && (2..=4).contains(&letters) {
+    alnum
+};
+
+/// The high bit of every byte lane of a `u64`.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+/// The 0x20 bit of every byte lane: ASCII's lower-case bit.
+const LOWER: u64 = 0x2020_2020_2020_2020;
+const LANES: u64 = 0x0101_0101_0101_0101;
+
+/// Lanes of `x` holding an ASCII letter or digit get their high bit set
+/// (SWAR range checks; a lane at or above 0x80 never does).
+fn alnum_lanes(x: u64) -> u64 {
+    // With the high bit set first, subtracting `lo` leaves it set exactly
+    // when the lane is at least `lo`, and no borrow crosses lanes.
+    let at_least = |x: u64, lo: u8| ((x & !HIGH) | HIGH).wrapping_sub(LANES * lo as u64) & HIGH;
+    let within = |x: u64, lo: u8, hi: u8| at_least(x, lo) & !at_least(x, hi + 1);
+    let ascii = !x & HIGH;
+    // `| 0x20` puts both cases of a letter in a..z and no other byte there.
+    (within(x, b'0', b'9') | within(x | LOWER, b'a', b'z')) & ascii
+}
+
+/// Eight bytes of `bytes` from `at`, zeros past its end.
+fn load8(bytes: &[u8], at: usize) -> u64 {
+    match bytes.get(at..at + 8) {
+        Some(b) => u64::from_le_bytes(b.try_into().expect("eight bytes")),
+        None => {
+            let mut lane = [0u8; 8];
+            let tail = bytes.get(at..).unwrap_or_default();
+            lane[..tail.len()].copy_from_slice(tail);
+            u64::from_le_bytes(lane)
+        }
+    }
+}
+
+/// The word being folded.
+struct Word {
+    /// Where it starts in the output, if one has begun.
+    start: Option<usize>,
+    /// Every letter so far a capital (digits are not).
+    caps: bool,
+    letters: usize,
+}
+
+impl Word {
+    fn begin(&mut self, v: &[u8]) {
+        if self.start.is_none() {
+            self.start = Some(v.len());
+            self.caps = true;
+            self.letters = 0;
+        }
+    }
+
+    /// Ends the word: marks a short all-capital word as an acronym (the
+    /// insert shifts only the word itself) and adds the separator.
+    fn end(&mut self, v: &mut Vec<u8>) {
+        if let Some(start) = self.start.take() {
+            if self.caps && (2..=4).contains(&self.letters) {
                 v.insert(start, b'_');
             }
             v.push(b' ');
         }
+    }
+
+    /// Appends the run of ASCII letters and digits that starts at
+    /// `bytes[at]` and returns where it ends, eight bytes at a time (most
+    /// words end inside their first eight). `| 0x20` lowers a letter and
+    /// leaves a digit as it is; a digit has that bit too, so it is no
+    /// capital. All eight go in, then the tail past the run goes out.
+    fn push_ascii_run(&mut self, v: &mut Vec<u8>, bytes: &[u8], at: usize) -> usize {
+        self.begin(v);
+        let mut i = at;
+        loop {
+            let x = load8(bytes, i);
+            // Zeros past the end are no letters, so the run stops there.
+            let n = (!alnum_lanes(x) & HIGH).trailing_zeros() as usize / 8;
+            let mask = if n == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * n)) - 1
+            };
+            self.caps &= x & mask & LOWER == 0;
+            let len = v.len();
+            v.extend_from_slice(&(x | LOWER).to_le_bytes());
+            v.truncate(len + n);
+            i += n;
+            if n < 8 {
+                break;
+            }
+        }
+        self.letters += i - at;
+        i
+    }
+}
+
+/// [`fold_into`]; without `FAST` every character takes the general path
+/// (the fast paths' reference in tests).
+fn fold_with<const FAST: bool>(s: &str, out: &mut String) {
+    // Built as bytes (ASCII is the common case) and checked once at the end.
+    let mut v = std::mem::take(out).into_bytes();
+    v.reserve(folded_capacity(s));
+    if v.last() != Some(&b' ') {
+        v.push(b' ');
+    }
+    let mut word = Word {
+        start: None,
+        caps: true,
+        letters: 0,
     };
     let bytes = s.as_bytes();
     let mut i = 0;
     let mut buf = [0u8; 4];
     while i < bytes.len() {
         let b = bytes[i];
-        if b < 0x80 {
-            // A whole run of ASCII letters and digits at once.
-            if b.is_ascii_alphanumeric() {
-                let run = bytes[i..]
-                    .iter()
-                    .position(|c| !c.is_ascii_alphanumeric())
-                    .unwrap_or(bytes.len() - i);
-                let chunk = &bytes[i..i + run];
-                if word_start.is_none() {
-                    word_start = Some(v.len());
-                    caps = true;
-                    letters = 0;
+        if FAST && b < 0x80 {
+            if ALNUM[b as usize] {
+                i = word.push_ascii_run(&mut v, bytes, i);
+                // Most runs end at a separator: taken here, one loop turn
+                // fewer a word.
+                match bytes.get(i) {
+                    Some(&b) if b < 0x80 => i += 1,
+                    _ => continue,
                 }
-                letters += run;
-                caps &= chunk.iter().all(u8::is_ascii_uppercase);
-                v.extend(chunk.iter().map(u8::to_ascii_lowercase));
-                i += run;
             } else {
                 i += 1;
-                flush(&mut v, &mut word_start, caps, letters);
             }
+            word.end(&mut v);
             continue;
         }
         let c = s[i..].chars().next().expect("i is on a char boundary");
         i += c.len_utf8();
         if c.is_alphanumeric() {
-            if word_start.is_none() {
-                word_start = Some(v.len());
-                caps = true;
-                letters = 0;
-            }
-            letters += 1;
-            caps &= c.is_uppercase();
+            word.begin(&v);
+            word.letters += 1;
+            word.caps &= c.is_uppercase();
             for l in c.to_lowercase() {
                 match fold_letter(l) {
                     Some(f) => v.extend_from_slice(f.as_bytes()),
@@ -77,10 +173,10 @@ pub fn fold_into(s: &str, out: &mut String) {
                 }
             }
         } else if !is_combining_mark(c) {
-            flush(&mut v, &mut word_start, caps, letters);
+            word.end(&mut v);
         }
     }
-    flush(&mut v, &mut word_start, caps, letters);
+    word.end(&mut v);
     *out = String::from_utf8(v).expect("only whole UTF-8 characters were written");
 }
 
@@ -335,6 +431,47 @@ mod tests {
         assert_eq!(fold("визит в США"), " визит в _сша ");
         assert_eq!(fold("Cafe\u{301}"), " cafe ");
         assert_eq!(fold(""), " ");
+    }
+
+    /// The ASCII fast paths fold exactly as the general one.
+    #[test]
+    fn ascii_runs_fold_as_the_general_path() {
+        let mut texts: Vec<String> = [
+            "Putin's envoy, US-Russia talks (NATO/EU) in St. Petersburg—U.S. 2025: 21bn € aid!",
+            "Selenskyj trifft Außenminister in Kyjiw; Пётр Песков: «перемирие» в США",
+            "ABC DEFG HIJKL aB Ab 12 A1 1A ZZ\tzz\n\r~`^_[]{}|\\@",
+            "Cafe\u{301} İstanbul ŞIŞLI ÆSIR ẞ café ÉTÉ x",
+        ]
+        .map(String::from)
+        .to_vec();
+        // Every ASCII byte beside letters, digits and a wide character.
+        texts.push(
+            (0u8..128)
+                .map(|b| format!("a{}Z{}é ", b as char, b as char))
+                .collect(),
+        );
+        // Random runs of every length around the eight-byte steps, in both
+        // cases, with digits, punctuation and wide characters between them.
+        let pieces = [
+            "a", "B", "7", " ", ", ", "—", "é", "É", "x", "NATO", "Zz", "\u{301}", "ß", "\n", ".",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2_000 {
+            let mut t = String::new();
+            for _ in 0..(seed % 60) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                t.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            texts.push(t);
+        }
+        for t in &texts {
+            let (mut fast, mut general) = (String::new(), String::new());
+            fold_with::<true>(t, &mut fast);
+            fold_with::<false>(t, &mut general);
+            assert_eq!(fast, general, "{t:?}");
+        }
     }
 
     #[test]
