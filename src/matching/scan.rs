@@ -22,8 +22,8 @@ pub struct Scanner {
     /// starts, but never fails one that some pattern does): most words of a
     /// text fail it and need no walk at all.
     prefixes: Box<[u64; PREFIX_WORDS]>,
-    /// The same for shorter patterns ("xi", "_eu"), exact over their first
-    /// two bytes; `None` when a story has none.
+    /// The same for patterns of one or two bytes ("xi"), exact; `None`
+    /// when a story has none.
     short: Option<Box<[u64; 1024]>>,
 }
 
@@ -68,6 +68,10 @@ impl Scanner {
         for p in patterns {
             match p.as_bytes() {
                 [_, b1, b2, b3, b4, ..] => set(&mut prefixes[..], prefix_bit(*b1, *b2, *b3, *b4)),
+                // Three bytes: any fourth may follow them.
+                [_, b1, b2, b3] => {
+                    (0..=255).for_each(|b4| set(&mut prefixes[..], prefix_bit(*b1, *b2, *b3, b4)))
+                }
                 [_, b1, rest @ ..] => {
                     let bits = short.get_or_insert_with(|| Box::new([0; 1024]));
                     match rest.first() {
