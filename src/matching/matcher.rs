@@ -482,7 +482,7 @@ impl Matcher {
         n
     }
 
-    /// Heap bytes of the compiled patterns (for benchmarks and metrics).
+    /// Heap bytes of the compiled patterns (for the matching benchmark).
     pub fn automaton_bytes(&self) -> usize {
         self.scanner.as_ref().map_or(0, Scanner::memory_usage)
     }

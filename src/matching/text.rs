@@ -24,17 +24,6 @@ pub fn fold_into(s: &str, out: &mut String) {
     fold_with::<true>(s, out)
 }
 
-/// ASCII letters and digits: the bytes of a word on the fast path.
-const ALNUM: [bool; 256] = {
-    let mut alnum = [false; 256];
-    let mut b = 0;
-    while b < 128 {
-        alnum[b] = (b as u8).is_ascii_alphanumeric();
-        b += 1;
-    }
-    alnum
-};
-
 /// The high bit of every byte lane of a `u64`.
 const HIGH: u64 = 0x8080_8080_8080_8080;
 /// The 0x20 bit of every byte lane: ASCII's lower-case bit.
@@ -53,8 +42,16 @@ fn alnum_lanes(x: u64) -> u64 {
     (within(x, b'0', b'9') | within(x | LOWER, b'a', b'z')) & ascii
 }
 
+/// Lanes of `x` holding a space get their high bit set, and no others.
+pub(super) fn space_lanes(x: u64) -> u64 {
+    // A space is the lower-case bit alone, so its lane is zero after `^`;
+    // a lane's high bit then survives only when all of its bits were zero.
+    let zero_where_space = x ^ LOWER;
+    !(((zero_where_space & !HIGH) + !HIGH) | zero_where_space) & HIGH
+}
+
 /// Eight bytes of `bytes` from `at`, zeros past its end.
-fn load8(bytes: &[u8], at: usize) -> u64 {
+pub(super) fn load8(bytes: &[u8], at: usize) -> u64 {
     match bytes.get(at..at + 8) {
         Some(b) => u64::from_le_bytes(b.try_into().expect("eight bytes")),
         None => {
@@ -146,7 +143,7 @@ fn fold_with<const FAST: bool>(s: &str, out: &mut String) {
     while i < bytes.len() {
         let b = bytes[i];
         if FAST && b < 0x80 {
-            if ALNUM[b as usize] {
+            if b.is_ascii_alphanumeric() {
                 i = word.push_ascii_run(&mut v, bytes, i);
                 // Most runs end at a separator: taken here, one loop turn
                 // fewer a word.
@@ -413,7 +410,7 @@ fn transliterate(name: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -431,6 +428,14 @@ mod tests {
         assert_eq!(fold("визит в США"), " визит в _сша ");
         assert_eq!(fold("Cafe\u{301}"), " cafe ");
         assert_eq!(fold(""), " ");
+    }
+
+    /// A xorshift step: the same pseudo-random texts on every run.
+    pub(in crate::matching) fn xorshift(seed: &mut u64) -> u64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed
     }
 
     /// The ASCII fast paths fold exactly as the general one.
@@ -459,10 +464,7 @@ mod tests {
         for _ in 0..2_000 {
             let mut t = String::new();
             for _ in 0..(seed % 60) {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                t.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+                t.push_str(pieces[(xorshift(&mut seed) % pieces.len() as u64) as usize]);
             }
             texts.push(t);
         }
