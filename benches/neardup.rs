@@ -45,8 +45,8 @@ fn main() {
         }
     }
     println!(
-        "{:>9}  {:>12}  {:>12}  {:>10}  {:>12}",
-        "stored", "lookup µs", "candidates", "copies hit", "bytes/item"
+        "{:>9}  {:>12}  {:>12}  {:>10}  {:>12}  {:>12}",
+        "stored", "lookup µs", "candidates", "copies hit", "bytes/item", "filter KiB"
     );
     let reused = n;
     for target in [10_000usize, 100_000, 1_000_000]
@@ -135,6 +135,7 @@ fn main() {
             })
             .unwrap();
         let per = start.elapsed().as_secs_f64() * 1e6 / queries.len() as f64;
+        let filter_kib = store.band_filter_bytes() / 1024;
         drop(store);
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
             + std::fs::metadata(path.with_extension("db-wal"))
@@ -142,12 +143,13 @@ fn main() {
                 .unwrap_or(0);
         store = Store::open(&path).unwrap();
         println!(
-            "{:>9}  {:>12.1}  {:>12.2}  {:>9}/500  {:>12}",
+            "{:>9}  {:>12.1}  {:>12.2}  {:>9}/500  {:>12}  {:>12}",
             n,
             per,
             candidates as f64 / queries.len() as f64,
             hits,
-            size / n as u64
+            size / n as u64,
+            filter_kib
         );
     }
 }

@@ -410,7 +410,7 @@ fn transliterate(name: &str) -> String {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -431,7 +431,7 @@ pub(super) mod tests {
     }
 
     /// A xorshift step: the same pseudo-random texts on every run.
-    pub(in crate::matching) fn xorshift(seed: &mut u64) -> u64 {
+    pub(crate) fn xorshift(seed: &mut u64) -> u64 {
         *seed ^= *seed << 13;
         *seed ^= *seed >> 7;
         *seed ^= *seed << 17;

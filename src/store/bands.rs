@@ -1,13 +1,14 @@
 //! The near-duplicate band index's SQL: 32 rows of (band key, item id) per
 //! fingerprinted item, in one WITHOUT ROWID B-tree, for the items within
-//! the dedup window.
+//! the dedup window, and the upkeep of its in-memory filter
+//! (`band_filter.rs`).
 
 use std::collections::HashMap;
 
 use rusqlite::{params, OptionalExtension};
 
-use super::{Result, Store, StoreTx};
-use crate::neardup::{Fingerprint, MIN_SHARED_BANDS};
+use super::{BandFilter, Result, Store, StoreTx};
+use crate::neardup::{Fingerprint, BANDS, MIN_SHARED_BANDS};
 
 /// The migration after which bands are re-derived from signatures.
 pub(super) const REINDEX_AT: i64 = 7;
@@ -41,6 +42,11 @@ impl Store {
         Ok(())
     }
 
+    /// The band filter's heap in bytes (the benches print it).
+    pub fn band_filter_bytes(&self) -> usize {
+        self.bands.borrow().bytes()
+    }
+
     /// Removes the band rows of items first seen before `before`: lookups
     /// never reach them, and the index stays the size of the window, not of
     /// the store. Returns the items taken out of the index.
@@ -68,6 +74,9 @@ impl Store {
                 }
                 unmark.execute([id])?;
             }
+            tx.bands
+                .borrow_mut()
+                .note_pruned((old.len() * BANDS) as u64);
             Ok(old.len())
         })
     }
@@ -85,6 +94,67 @@ pub const MAX_CANDIDATES: usize = 64;
 pub const MAX_POSTINGS: i64 = 256;
 
 impl StoreTx<'_> {
+    /// Brings the band filter up to the committed tables, at the start of a
+    /// write transaction: rebuilt whole when stale, else given the prints
+    /// committed since it last looked (by other connections, and by this
+    /// one's earlier transactions, whose keys it already holds).
+    pub(super) fn catch_up_bands(&self) -> Result<()> {
+        let mut filter = self.bands.borrow_mut();
+        filter.attached = false;
+        let rebuild = filter.stale;
+        let (mut rows, covered) = if rebuild {
+            let items: i64 = self
+                .tx
+                .prepare_cached("SELECT count(*) FROM items WHERE banded = 1")?
+                .query_row([], |r| r.get(0))?;
+            *filter = BandFilter::with_capacity(items.max(0) as u64);
+            let covered: i64 = self
+                .tx
+                .prepare_cached("SELECT COALESCE(max(item_id), 0) FROM item_prints")?
+                .query_row([], |r| r.get(0))?;
+            let rows = self.tx.prepare_cached(
+                "SELECT p.item_id, p.signature FROM items i JOIN item_prints p ON p.item_id = i.id
+                 WHERE i.banded = 1",
+            )?;
+            (rows, covered)
+        } else {
+            let rows = self
+                .tx
+                .prepare_cached("SELECT item_id, signature FROM item_prints WHERE item_id > ?1")?;
+            (rows, filter.covered_to)
+        };
+        let mut covered = covered;
+        let mut found = if rebuild {
+            rows.query([])?
+        } else {
+            rows.query([filter.covered_to])?
+        };
+        while let Some(r) = found.next()? {
+            covered = covered.max(r.get(0)?);
+            let sig = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+            if let Some(fp) = Fingerprint::from_bytes(sig, 0) {
+                for key in fp.band_keys() {
+                    filter.insert(key);
+                }
+            }
+        }
+        filter.covered_to = covered;
+        Ok(())
+    }
+
+    /// The last print this transaction can see, when it attached any: it
+    /// becomes `covered_to` once the commit went through.
+    pub(super) fn bands_to_cover(&self) -> Result<Option<i64>> {
+        if !self.bands.borrow().attached {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.tx
+                .prepare_cached("SELECT COALESCE(max(item_id), 0) FROM item_prints")?
+                .query_row([], |r| r.get(0))?,
+        ))
+    }
+
     /// Stored items within the window that share at least
     /// [`MIN_SHARED_BANDS`] bands with `keys`: (item id, fingerprint). The
     /// probes read only the band B-tree; signatures are read, from their
@@ -95,6 +165,19 @@ impl StoreTx<'_> {
         keys: &[i64],
         since: i64,
     ) -> Result<Vec<(i64, Fingerprint)>> {
+        // Keys no stored item has need no probe, and an item sharing fewer
+        // than two bands is no candidate: a text that is not a copy usually
+        // reads nothing at all.
+        let keys: Vec<i64> = {
+            let filter = self.bands.borrow();
+            keys.iter()
+                .copied()
+                .filter(|k| filter.may_contain(*k))
+                .collect()
+        };
+        if keys.len() < MIN_SHARED_BANDS {
+            return Ok(Vec::new());
+        }
         // Item ids grow with first_seen_at: the window is an id range.
         let first: Option<i64> = self
             .tx
@@ -111,7 +194,7 @@ impl StoreTx<'_> {
                  ORDER BY item_id DESC LIMIT ?3",
         )?;
         let mut shared: HashMap<i64, usize> = HashMap::new();
-        for key in keys {
+        for key in &keys {
             for id in probe.query_map(params![key, first, MAX_POSTINGS], |r| r.get::<_, i64>(0))? {
                 *shared.entry(id?).or_insert(0) += 1;
             }
@@ -173,8 +256,11 @@ impl StoreTx<'_> {
             let mut ins = self
                 .tx
                 .prepare_cached("INSERT OR IGNORE INTO lsh_bands (key, item_id) VALUES (?1, ?2)")?;
+            let mut filter = self.bands.borrow_mut();
+            filter.attached = true;
             for key in fp.band_keys() {
                 ins.execute(params![key, item_id])?;
+                filter.insert(key);
             }
         }
         Ok(())

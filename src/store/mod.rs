@@ -5,6 +5,7 @@
 //! version lives in `PRAGMA user_version`, and a database written by a newer
 //! storywatch is refused rather than silently downgraded.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -108,12 +109,14 @@ pub(crate) fn explain(e: &rusqlite::Error) -> String {
     format!("{e} ({hint})")
 }
 
+mod band_filter;
 mod bands;
 mod feeds;
 mod outbox;
 mod pages;
 mod reports;
 
+use band_filter::BandFilter;
 use feeds::{feed_state_row, FEED_STATE_BY_NAME};
 pub use outbox::{AttemptResult, Delivery, DeliveryState, PausedSink};
 pub use pages::StoredPage;
@@ -192,6 +195,9 @@ impl PollStatus {
 pub struct Store {
     conn: Connection,
     label: String,
+    /// Which band keys the index may hold (see `band_filter`); rebuilt from
+    /// the tables at the first write transaction.
+    bands: RefCell<BandFilter>,
 }
 
 impl Store {
@@ -262,7 +268,11 @@ impl Store {
         // transaction does not spill to the WAL before its commit.
         conn.pragma_update(None, "mmap_size", 0)?;
         conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
-        let mut store = Store { conn, label };
+        let mut store = Store {
+            conn,
+            label,
+            bands: RefCell::new(BandFilter::stale()),
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -495,10 +505,20 @@ impl Store {
                 .conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(|e| named(e.into()))?,
+            bands: &self.bands,
         };
+        // Under the write lock nobody else adds rows until this commits.
+        tx.catch_up_bands().map_err(named)?;
         let out = f(&tx).map_err(named)?;
         if commit {
+            // Read under the write lock: every print up to it is this
+            // transaction's or already in the filter.
+            let covered = tx.bands_to_cover().map_err(named)?;
             tx.tx.commit().map_err(|e| named(e.into()))?;
+            if let Some(to) = covered {
+                let mut filter = self.bands.borrow_mut();
+                filter.covered_to = filter.covered_to.max(to);
+            }
         } else {
             tx.tx.rollback().map_err(|e| named(e.into()))?;
         }
@@ -576,6 +596,7 @@ pub struct MatchRow<'a> {
 /// A write transaction; see [`Store::write`].
 pub struct StoreTx<'a> {
     tx: Transaction<'a>,
+    bands: &'a RefCell<BandFilter>,
 }
 
 /// A SQLite error from a write, with the database it was for.
@@ -1077,6 +1098,73 @@ mod tests {
             full_text: crate::config::FullText::Off,
             allow_hosts: Vec::new(),
         }
+    }
+
+    /// The band filter may only say "maybe" wrongly, never "absent": what
+    /// another connection commits, an id a rolled-back write had used, and
+    /// what is left after a pruning are all found.
+    #[test]
+    fn the_band_filter_never_hides_a_stored_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("filter.db");
+        let (mut a, mut b) = (Store::open(&path).unwrap(), Store::open(&path).unwrap());
+        let feed = feed_f();
+        let texts = [
+            "Kremlin spokesman Dmitry Peskov said the process of normalising relations \
+             between Moscow and Washington was continuing after the talks in St Petersburg.",
+            "Germany pledged a further military aid package worth billions of euros to Kyiv, \
+             the defence minister told reporters in Berlin on Thursday evening.",
+            "A prisoner exchange between the United States and Russia freed a dual national \
+             held for more than a year, the White House confirmed on Friday.",
+        ];
+        let fps: Vec<_> = texts
+            .iter()
+            .map(|t| crate::neardup::fingerprint("", t).unwrap())
+            .collect();
+        let store_item = |s: &mut Store, n: usize, at: i64, commit: bool| -> i64 {
+            s.write(commit, |tx| {
+                let fid = tx.upsert_feed(&feed, at)?;
+                let item = Item {
+                    guid: format!("g{n}-{at}"),
+                    link: None,
+                    canonical_url: None,
+                    title: String::new(),
+                    text: texts[n].into(),
+                    published: None,
+                    authors: Vec::new(),
+                    categories: Vec::new(),
+                    page_url: None,
+                };
+                let id = tx.insert_item(fid, &item, &ExactKeys::of(&item), at)?;
+                tx.attach_cluster(id, id, Some(&fps[n]))?;
+                Ok(id)
+            })
+            .unwrap()
+        };
+        let lookup = |s: &mut Store, n: usize| -> Vec<i64> {
+            s.write(false, |tx| {
+                tx.near_duplicate_candidates(&fps[n].band_keys(), 0)
+            })
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+        };
+        let first = store_item(&mut a, 0, 100, true);
+        assert_eq!(lookup(&mut a, 0), [first]);
+        assert!(lookup(&mut a, 1).is_empty());
+        // A rolls back a write of text 2; B then stores text 1 under that id.
+        let undone = store_item(&mut a, 2, 200, false);
+        let other = store_item(&mut b, 1, 200, true);
+        assert_eq!(undone, other, "SQLite hands the freed id out again");
+        assert_eq!(lookup(&mut a, 1), [other]);
+        assert!(lookup(&mut a, 2).is_empty());
+        // Pruning text 0 away marks the filter for a rebuild; the rest stays found.
+        assert_eq!(a.prune_bands(150).unwrap(), 1);
+        assert!(a.bands.borrow().stale);
+        assert!(lookup(&mut a, 0).is_empty());
+        assert_eq!(lookup(&mut a, 1), [other]);
+        assert!(!a.bands.borrow().stale);
     }
 
     /// Sightings count distinct items, up to the cap.
