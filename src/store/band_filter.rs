@@ -9,10 +9,10 @@
 //!
 //! The filter may only err towards "maybe present": it holds every key of
 //! every `item_prints` row up to `covered_to`, plus the keys this connection
-//! added since. A write transaction begins by adding the rows committed after
-//! `covered_to` (by other connections: it holds the write lock, so none come
-//! while it runs), and one that attached prints moves `covered_to` to the
-//! last of them just before it commits. Keys of pruned or rolled-back rows
+//! added since. A write transaction's first lookup or print adds the rows
+//! committed after `covered_to` (by other connections: it holds the write
+//! lock, so none come while it runs), and a transaction that attached prints
+//! moves `covered_to` to the last of them just before it commits. Keys of pruned or rolled-back rows
 //! stay until the next rebuild; they cost a probe, never a missed copy.
 
 /// Bits per key when the filter is (re)built: 32 bytes per item in the

@@ -94,13 +94,16 @@ pub const MAX_CANDIDATES: usize = 64;
 pub const MAX_POSTINGS: i64 = 256;
 
 impl StoreTx<'_> {
-    /// Brings the band filter up to the committed tables, at the start of a
-    /// write transaction: rebuilt whole when stale, else given the prints
-    /// committed since it last looked (by other connections, and by this
-    /// one's earlier transactions, whose keys it already holds).
-    pub(super) fn catch_up_bands(&self) -> Result<()> {
+    /// Brings the band filter up to the committed tables, once per
+    /// transaction and before its first lookup or print: rebuilt whole when
+    /// stale, else given the prints other connections committed since it
+    /// last looked. Under the write lock nobody else adds any until this
+    /// transaction ends; polls that store nothing new never pay for it.
+    fn bands_ready(&self) -> Result<()> {
+        if self.bands_ready.get() {
+            return Ok(());
+        }
         let mut filter = self.bands.borrow_mut();
-        filter.attached = false;
         let rebuild = filter.stale;
         let (mut rows, covered) = if rebuild {
             let items: i64 = self
@@ -139,6 +142,7 @@ impl StoreTx<'_> {
             }
         }
         filter.covered_to = covered;
+        self.bands_ready.set(true);
         Ok(())
     }
 
@@ -165,6 +169,7 @@ impl StoreTx<'_> {
         keys: &[i64],
         since: i64,
     ) -> Result<Vec<(i64, Fingerprint)>> {
+        self.bands_ready()?;
         // Keys no stored item has need no probe, and an item sharing fewer
         // than two bands is no candidate: a text that is not a copy usually
         // reads nothing at all.
@@ -244,6 +249,11 @@ impl StoreTx<'_> {
         cluster_id: i64,
         fp: Option<&Fingerprint>,
     ) -> Result<()> {
+        if fp.is_some() {
+            // Before this print is written: the catch-up must see only
+            // committed ones.
+            self.bands_ready()?;
+        }
         self.tx
             .prepare_cached("UPDATE items SET cluster_id = ?2, banded = ?3 WHERE id = ?1")?
             .execute(params![item_id, cluster_id, fp.is_some()])?;
