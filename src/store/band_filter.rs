@@ -39,6 +39,9 @@ pub(super) struct BandFilter {
     pruned: u64,
     /// Every `item_prints` row with an id up to this one is in the filter.
     pub(super) covered_to: i64,
+    /// Rows in `lsh_recent` as far as this connection knows (another one's
+    /// merge can only make it an overstatement).
+    pub(super) recent: u64,
     /// This transaction attached prints: before it commits, `covered_to`
     /// moves past them, so the next catch-up does not add them twice.
     pub(super) attached: bool,
@@ -58,6 +61,7 @@ impl BandFilter {
             words: vec![0; words],
             keys: 0,
             pruned: 0,
+            recent: 0,
             covered_to: 0,
             attached: false,
             stale: false,

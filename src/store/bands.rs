@@ -52,6 +52,8 @@ impl Store {
     /// the store. Returns the items taken out of the index.
     pub fn prune_bands(&mut self, before: i64) -> Result<usize> {
         self.write(true, |tx| {
+            // One table to delete from.
+            tx.merge_recent_bands()?;
             let old: Vec<(i64, Vec<u8>, u32)> = {
                 let mut stmt = tx.tx.prepare_cached(
                     "SELECT i.id, p.signature, p.shingles FROM items i JOIN item_prints p ON p.item_id = i.id
@@ -82,6 +84,11 @@ impl Store {
     }
 }
 
+/// Band rows gathered in `lsh_recent` before they move into `lsh_bands`
+/// (2,048 items): small enough to stay in the page cache beside the hot
+/// pages of the other tables.
+const RECENT_ROWS: u64 = 65_536;
+
 /// Candidates compared in full per lookup. Boilerplate-heavy feeds can
 /// share bands with hundreds of stored items; without a cap each lookup
 /// would grow with the history it is meant to be flat in.
@@ -111,6 +118,11 @@ impl StoreTx<'_> {
                 .prepare_cached("SELECT count(*) FROM items WHERE banded = 1")?
                 .query_row([], |r| r.get(0))?;
             *filter = BandFilter::with_capacity(items.max(0) as u64);
+            let recent: i64 = self
+                .tx
+                .prepare_cached("SELECT count(*) FROM lsh_recent")?
+                .query_row([], |r| r.get(0))?;
+            filter.recent = recent.max(0) as u64;
             let covered: i64 = self
                 .tx
                 .prepare_cached("SELECT COALESCE(max(item_id), 0) FROM item_prints")?
@@ -139,6 +151,9 @@ impl StoreTx<'_> {
                 for key in fp.band_keys() {
                     filter.insert(key);
                 }
+                if !rebuild {
+                    filter.recent += BANDS as u64;
+                }
             }
         }
         filter.covered_to = covered;
@@ -146,17 +161,38 @@ impl StoreTx<'_> {
         Ok(())
     }
 
-    /// The last print this transaction can see, when it attached any: it
-    /// becomes `covered_to` once the commit went through.
-    pub(super) fn bands_to_cover(&self) -> Result<Option<i64>> {
+    /// Just before a commit that attached prints: merges the recent band
+    /// rows into the big index when there are enough of them, and returns
+    /// the last print this transaction can see, which becomes `covered_to`
+    /// once the commit went through.
+    pub(super) fn before_commit_bands(&self) -> Result<Option<i64>> {
         if !self.bands.borrow().attached {
             return Ok(None);
+        }
+        if self.bands.borrow().recent >= RECENT_ROWS {
+            self.merge_recent_bands()?;
         }
         Ok(Some(
             self.tx
                 .prepare_cached("SELECT COALESCE(max(item_id), 0) FROM item_prints")?
                 .query_row([], |r| r.get(0))?,
         ))
+    }
+
+    /// Moves every row of `lsh_recent` into `lsh_bands`, in key order, so
+    /// each leaf of the big index is read and written once per merge.
+    pub(super) fn merge_recent_bands(&self) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO lsh_bands (key, item_id)
+                 SELECT key, item_id FROM lsh_recent ORDER BY key, item_id",
+            )?
+            .execute([])?;
+        self.tx
+            .prepare_cached("DELETE FROM lsh_recent")?
+            .execute([])?;
+        self.bands.borrow_mut().recent = 0;
+        Ok(())
     }
 
     /// Stored items within the window that share at least
@@ -194,14 +230,26 @@ impl StoreTx<'_> {
         let Some(first) = first else {
             return Ok(Vec::new());
         };
-        let mut probe = self.tx.prepare_cached(
+        // The recent rows are the newest: they come first within the cap.
+        let mut recent = self.tx.prepare_cached(
+            "SELECT item_id FROM lsh_recent WHERE key = ?1 AND item_id >= ?2
+                 ORDER BY item_id DESC LIMIT ?3",
+        )?;
+        let mut merged = self.tx.prepare_cached(
             "SELECT item_id FROM lsh_bands WHERE key = ?1 AND item_id >= ?2
                  ORDER BY item_id DESC LIMIT ?3",
         )?;
         let mut shared: HashMap<i64, usize> = HashMap::new();
         for key in &keys {
-            for id in probe.query_map(params![key, first, MAX_POSTINGS], |r| r.get::<_, i64>(0))? {
+            let mut left = MAX_POSTINGS;
+            for id in recent.query_map(params![key, first, left], |r| r.get::<_, i64>(0))? {
                 *shared.entry(id?).or_insert(0) += 1;
+                left -= 1;
+            }
+            if left > 0 {
+                for id in merged.query_map(params![key, first, left], |r| r.get::<_, i64>(0))? {
+                    *shared.entry(id?).or_insert(0) += 1;
+                }
             }
         }
         let mut ranked: Vec<(usize, i64)> = shared
@@ -263,15 +311,16 @@ impl StoreTx<'_> {
                     "INSERT OR REPLACE INTO item_prints (item_id, shingles, signature) VALUES (?1, ?2, ?3)",
                 )?
                 .execute(params![item_id, fp.shingles, fp.to_bytes()])?;
-            let mut ins = self
-                .tx
-                .prepare_cached("INSERT OR IGNORE INTO lsh_bands (key, item_id) VALUES (?1, ?2)")?;
+            let mut ins = self.tx.prepare_cached(
+                "INSERT OR IGNORE INTO lsh_recent (key, item_id) VALUES (?1, ?2)",
+            )?;
             let mut filter = self.bands.borrow_mut();
             filter.attached = true;
             for key in fp.band_keys() {
                 ins.execute(params![key, item_id])?;
                 filter.insert(key);
             }
+            filter.recent += BANDS as u64;
         }
         Ok(())
     }

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010_item_prints.sql"),
     include_str!("migrations/0011_body_hash.sql"),
     include_str!("migrations/0012_alerts_by_item.sql"),
+    include_str!("migrations/0013_recent_bands.sql"),
 ];
 
 /// SQLite page cache per connection, in KiB.
@@ -514,7 +515,7 @@ impl Store {
         if commit {
             // Read under the write lock: every print up to it is this
             // transaction's or already in the filter.
-            let covered = tx.bands_to_cover().map_err(named)?;
+            let covered = tx.before_commit_bands().map_err(named)?;
             tx.tx.commit().map_err(|e| named(e.into()))?;
             if let Some(to) = covered {
                 let mut filter = self.bands.borrow_mut();
@@ -1053,7 +1054,11 @@ mod tests {
             .unwrap();
         let rows = |s: &Store| -> i64 {
             s.conn
-                .query_row("SELECT count(*) FROM lsh_bands", [], |r| r.get(0))
+                .query_row(
+                    "SELECT (SELECT count(*) FROM lsh_bands) + (SELECT count(*) FROM lsh_recent)",
+                    [],
+                    |r| r.get(0),
+                )
                 .unwrap()
         };
         assert_eq!(rows(&store), crate::neardup::BANDS as i64);
@@ -1068,7 +1073,7 @@ mod tests {
                  DROP INDEX alerts_item;
                  DROP TABLE item_prints; DROP TABLE report_pairs; ALTER TABLE feeds DROP COLUMN body_hash;
                  DROP TABLE article_pages; DROP INDEX items_page_url; ALTER TABLE items DROP COLUMN page_url;
-                 DROP TABLE lsh_bands; DROP INDEX items_banded; ALTER TABLE items DROP COLUMN banded;
+                 DROP TABLE lsh_recent; DROP TABLE lsh_bands; DROP INDEX items_banded; ALTER TABLE items DROP COLUMN banded;
                  CREATE TABLE lsh_bands (key INTEGER NOT NULL, item_id INTEGER NOT NULL, seen_at INTEGER NOT NULL);",
             )
             .unwrap();
@@ -1205,8 +1210,9 @@ mod tests {
         assert_eq!(counts, [1, 1, 2, 2, 3, 3, 3, 3, 3, 3, 1]);
     }
 
-    /// Many stored copies of one text: a lookup compares only the capped
-    /// number, the newest among equally close ones.
+    /// Many stored copies of one text, the older ones merged into the big
+    /// band index and the newer still in the recent rows: a lookup compares
+    /// only the capped number, the newest among equally close ones.
     #[test]
     fn a_near_duplicate_lookup_reads_at_most_the_capped_candidates() {
         let mut store = Store::open_in_memory().unwrap();
@@ -1234,10 +1240,22 @@ mod tests {
                     let id = tx.insert_item(fid, &item, &ExactKeys::of(&item), 100)?;
                     tx.attach_cluster(id, id, Some(&fp))?;
                     ids.push(id);
+                    if n == 50 {
+                        tx.merge_recent_bands()?;
+                    }
                 }
                 Ok(ids)
             })
             .unwrap();
+        let count = |table: &str| -> i64 {
+            store
+                .conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        let bands = crate::neardup::BANDS as i64;
+        assert_eq!(count("lsh_bands"), 51 * bands);
+        assert_eq!(count("lsh_recent"), (copies as i64 - 51) * bands);
         let found: Vec<i64> = store
             .write(false, |tx| tx.near_duplicate_candidates(&fp.band_keys(), 0))
             .unwrap()
