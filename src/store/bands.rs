@@ -1,7 +1,8 @@
 //! The near-duplicate band index's SQL: 32 rows of (band key, item id) per
-//! fingerprinted item, in one WITHOUT ROWID B-tree, for the items within
-//! the dedup window, and the upkeep of its in-memory filter
-//! (`band_filter.rs`).
+//! fingerprinted item, for the items within the dedup window, and the upkeep
+//! of its in-memory filter (`band_filter.rs`). The rows live in two WITHOUT
+//! ROWID B-trees of one shape: new ones in the small `lsh_recent`, merged in
+//! key order into the big `lsh_bands` every [`RECENT_ROWS`] rows.
 
 use std::collections::HashMap;
 
@@ -89,6 +90,9 @@ impl Store {
 /// pages of the other tables.
 const RECENT_ROWS: u64 = 65_536;
 
+/// The newest fingerprint's item id: how far the filter's `covered_to` can go.
+const LAST_PRINT: &str = "SELECT COALESCE(max(item_id), 0) FROM item_prints";
+
 /// Candidates compared in full per lookup. Boilerplate-heavy feeds can
 /// share bands with hundreds of stored items; without a cap each lookup
 /// would grow with the history it is meant to be flat in.
@@ -112,37 +116,26 @@ impl StoreTx<'_> {
         }
         let mut filter = self.bands.borrow_mut();
         let rebuild = filter.stale;
-        let (mut rows, covered) = if rebuild {
-            let items: i64 = self
-                .tx
-                .prepare_cached("SELECT count(*) FROM items WHERE banded = 1")?
-                .query_row([], |r| r.get(0))?;
+        let count = |sql: &str| -> Result<i64> {
+            Ok(self.tx.prepare_cached(sql)?.query_row([], |r| r.get(0))?)
+        };
+        let mut covered = filter.covered_to;
+        let mut rows;
+        let mut found = if rebuild {
+            let items = count("SELECT count(*) FROM items WHERE banded = 1")?;
             *filter = BandFilter::with_capacity(items.max(0) as u64);
-            let recent: i64 = self
-                .tx
-                .prepare_cached("SELECT count(*) FROM lsh_recent")?
-                .query_row([], |r| r.get(0))?;
-            filter.recent = recent.max(0) as u64;
-            let covered: i64 = self
-                .tx
-                .prepare_cached("SELECT COALESCE(max(item_id), 0) FROM item_prints")?
-                .query_row([], |r| r.get(0))?;
-            let rows = self.tx.prepare_cached(
+            filter.recent = count("SELECT count(*) FROM lsh_recent")?.max(0) as u64;
+            covered = count(LAST_PRINT)?;
+            rows = self.tx.prepare_cached(
                 "SELECT p.item_id, p.signature FROM items i JOIN item_prints p ON p.item_id = i.id
                  WHERE i.banded = 1",
             )?;
-            (rows, covered)
-        } else {
-            let rows = self
-                .tx
-                .prepare_cached("SELECT item_id, signature FROM item_prints WHERE item_id > ?1")?;
-            (rows, filter.covered_to)
-        };
-        let mut covered = covered;
-        let mut found = if rebuild {
             rows.query([])?
         } else {
-            rows.query([filter.covered_to])?
+            rows = self
+                .tx
+                .prepare_cached("SELECT item_id, signature FROM item_prints WHERE item_id > ?1")?;
+            rows.query([covered])?
         };
         while let Some(r) = found.next()? {
             covered = covered.max(r.get(0)?);
@@ -174,7 +167,7 @@ impl StoreTx<'_> {
         }
         Ok(Some(
             self.tx
-                .prepare_cached("SELECT COALESCE(max(item_id), 0) FROM item_prints")?
+                .prepare_cached(LAST_PRINT)?
                 .query_row([], |r| r.get(0))?,
         ))
     }
