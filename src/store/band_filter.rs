@@ -12,8 +12,9 @@
 //! added since. A write transaction's first lookup or print adds the rows
 //! committed after `covered_to` (by other connections: it holds the write
 //! lock, so none come while it runs), and a transaction that attached prints
-//! moves `covered_to` to the last of them just before it commits. Keys of pruned or rolled-back rows
-//! stay until the next rebuild; they cost a probe, never a missed copy.
+//! moves `covered_to` to the last of them just before it commits. Keys of
+//! pruned or rolled-back rows stay until the next rebuild; they cost a
+//! probe, never a missed copy.
 
 /// Bits per key when the filter is (re)built: 32 bytes per item in the
 /// window, about 4 % false positives with three bits per key in one 64-bit
@@ -24,8 +25,8 @@ const BITS_PER_KEY: u64 = 8;
 const MIN_BITS_PER_KEY: u64 = 4;
 /// Smallest filter, in 64-bit words (8 KiB).
 const MIN_WORDS: usize = 1024;
-/// Largest filter, in 64-bit words (64 MiB): past about 50 million keys it
-/// only grows less useful, never wrong.
+/// Largest filter, in 64-bit words (64 MiB): past about 67 million keys
+/// (two million items in the window) it only grows less useful, never wrong.
 const MAX_WORDS: usize = 8 << 20;
 
 /// Three bits in one 64-bit word per key: one cache line per test.
@@ -46,7 +47,7 @@ pub(super) struct BandFilter {
     /// moves past them, so the next catch-up does not add them twice.
     pub(super) attached: bool,
     /// Set when the filter is too full (or holds many pruned keys) and should
-    /// be rebuilt from the table at the next transaction's start.
+    /// be rebuilt from the tables at a transaction's first lookup or print.
     pub(super) stale: bool,
 }
 

@@ -196,8 +196,8 @@ impl PollStatus {
 pub struct Store {
     conn: Connection,
     label: String,
-    /// Which band keys the index may hold (see `band_filter`); rebuilt from
-    /// the tables at the first write transaction.
+    /// Which band keys the index may hold (see `band_filter`); built from
+    /// the tables at the first lookup or print.
     bands: RefCell<BandFilter>,
 }
 
