@@ -116,16 +116,13 @@ impl StoreTx<'_> {
         }
         let mut filter = self.bands.borrow_mut();
         let rebuild = filter.stale;
-        let count = |sql: &str| -> Result<i64> {
-            Ok(self.tx.prepare_cached(sql)?.query_row([], |r| r.get(0))?)
-        };
         let mut covered = filter.covered_to;
         let mut rows;
         let mut found = if rebuild {
-            let items = count("SELECT count(*) FROM items WHERE banded = 1")?;
+            let items = self.scalar("SELECT count(*) FROM items WHERE banded = 1")?;
             *filter = BandFilter::with_capacity(items.max(0) as u64);
-            filter.recent = count("SELECT count(*) FROM lsh_recent")?.max(0) as u64;
-            covered = count(LAST_PRINT)?;
+            filter.recent = self.scalar("SELECT count(*) FROM lsh_recent")?.max(0) as u64;
+            covered = self.scalar(LAST_PRINT)?;
             rows = self.tx.prepare_cached(
                 "SELECT p.item_id, p.signature FROM items i JOIN item_prints p ON p.item_id = i.id
                  WHERE i.banded = 1",
@@ -165,11 +162,12 @@ impl StoreTx<'_> {
         if self.bands.borrow().recent >= RECENT_ROWS {
             self.merge_recent_bands()?;
         }
-        Ok(Some(
-            self.tx
-                .prepare_cached(LAST_PRINT)?
-                .query_row([], |r| r.get(0))?,
-        ))
+        Ok(Some(self.scalar(LAST_PRINT)?))
+    }
+
+    /// The one integer a statement without parameters returns.
+    fn scalar(&self, sql: &str) -> Result<i64> {
+        Ok(self.tx.prepare_cached(sql)?.query_row([], |r| r.get(0))?)
     }
 
     /// Moves every row of `lsh_recent` into `lsh_bands`, in key order, so
