@@ -234,10 +234,20 @@ impl Pipeline {
                     tracing::debug!(feed = %feed.name, "body unchanged");
                     return Ok(());
                 }
+                // Held from the parse until the store has the items (see
+                // `backlog_slot`); not while pages are fetched, which can take
+                // minutes and holds up no one else's store turn.
+                let mut slot = Some(backlog_slot().await?);
                 let (mut items, repaired, hint) =
                     parse_in_background(bytes, content_type, final_url, now).await?;
                 report.repaired = repaired;
+                if feed.full_text != crate::config::FullText::Off {
+                    slot = None;
+                }
                 let full = crate::fulltext::complete(self, feed, &mut items, now).await?;
+                if slot.is_none() {
+                    slot = Some(backlog_slot().await?);
+                }
                 self.metrics.pages("text", full.completed);
                 self.metrics.pages("failed", full.failed);
                 self.metrics.pages("reused", full.reused);
@@ -336,6 +346,7 @@ impl Pipeline {
                         })
                     })
                     .await?;
+                drop(slot);
                 report.items_new = counts.new;
                 report.items_duplicate = counts.duplicate;
                 report.items_near_duplicate = counts.near_duplicate;
@@ -659,6 +670,22 @@ async fn on_cpu<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Re
         .await
         .map_err(|e| FeedError::Task(e.to_string()))?;
     tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| FeedError::Task(e.to_string()))
+}
+
+/// A place among the feeds parsed and not yet written: one per core, plus
+/// one being written. The single store writer sets the pace of a cold poll;
+/// feeds parsed further ahead of it finished no sooner and held their items,
+/// drafts and malloc arenas in memory meanwhile.
+async fn backlog_slot() -> Result<tokio::sync::SemaphorePermit<'static>, FeedError> {
+    static BACKLOG: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    BACKLOG
+        .get_or_init(|| {
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            tokio::sync::Semaphore::new(cores + 1)
+        })
+        .acquire()
         .await
         .map_err(|e| FeedError::Task(e.to_string()))
 }

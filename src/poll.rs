@@ -226,7 +226,9 @@ pub async fn poll_once(config: &Config, opts: &PollOptions) -> Result<PollSummar
                 .acquire_owned()
                 .await
                 .expect("semaphore is never closed");
-            (i, pipeline.poll_feed(&feed).await)
+            // Boxed once the slot is ours: a task's size is its future's,
+            // and a thousand waiting tasks each held a whole poll's.
+            (i, Box::pin(pipeline.poll_feed(&feed)).await)
         });
     }
     let mut reports = Vec::with_capacity(total);

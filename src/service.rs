@@ -243,7 +243,8 @@ async fn generation_run(
             let (pipeline, slots, wake) = (pipeline.clone(), slots.clone(), wake.clone());
             polls.spawn(async move {
                 let _slot = slots.acquire_owned().await;
-                let report = pipeline.poll_feed(&feed).await;
+                // Boxed as in `poll_once`: tasks waiting for a slot stay small.
+                let report = Box::pin(pipeline.poll_feed(&feed)).await;
                 if report.alerts > 0 {
                     wake.notify_waiters();
                 }
