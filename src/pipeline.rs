@@ -235,8 +235,8 @@ impl Pipeline {
                     return Ok(());
                 }
                 // Held from the parse until the store has the items (see
-                // `backlog_slot`); not while pages are fetched, which can take
-                // minutes and holds up no one else's store turn.
+                // `backlog_slot`), but not while article pages are fetched:
+                // that can take minutes, and other feeds would wait for it.
                 let mut slot = Some(backlog_slot().await?);
                 let (mut items, repaired, hint) =
                     parse_in_background(bytes, content_type, final_url, now).await?;

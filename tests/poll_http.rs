@@ -224,6 +224,50 @@ fn a_broken_feed_fails_alone_with_its_reason() {
     );
 }
 
+/// Feeds that fail after their fetch (bodies that are no feed) give back
+/// their places among the parsed feeds: with one feed at a time and ten
+/// such failures first, the good feed after them is still polled. A lost
+/// place would leave the poll waiting for ever; the guard kills it.
+#[test]
+fn feeds_that_fail_to_parse_do_not_hold_up_the_rest() {
+    let server = TestServer::start(move |req| match req.path.as_str() {
+        "/good" => Response::new(200, RSS),
+        _ => Response::new(200, vec![0u8, 159, 146, 150, 1, 2, 3, 255]),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = String::from("[poll]\nconcurrency = 1\nper_host = 1\n\n");
+    for i in 0..10 {
+        cfg.push_str(&feed_table(
+            &format!("bad{i}"),
+            &server.url(&format!("/bad{i}")),
+        ));
+    }
+    cfg.push_str(&feed_table("good", &server.url("/good")));
+    let cfg = write_config(dir.path(), &cfg);
+
+    let mut child = common::storywatch()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["poll", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("storywatch runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the poll never finished: a failed feed kept its place");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let j = poll_json(&out);
+    assert_eq!(j["failed"], 10, "{j}");
+    assert_eq!(j["fetched"], 1, "{j}");
+    assert_eq!(j["items_new"], 2, "{j}");
+}
+
 #[test]
 fn gzip_and_brotli_bodies_are_decoded() {
     let server = TestServer::start(|req| {
