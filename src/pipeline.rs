@@ -12,7 +12,7 @@ use url::Url;
 use crate::alerts::payload::{self, AlertItem, AlertPayload, Cluster, Matched, NewEntity};
 use crate::alerts::route;
 use crate::backoff;
-use crate::config::{FeedConfig, PollConfig, SinkConfig};
+use crate::config::{FeedConfig, FullText, PollConfig, SinkConfig};
 use crate::dedup::ExactKeys;
 use crate::feed_health;
 use crate::feeds::fetch::{Body, FetchError, Fetched, Fetcher, Validators};
@@ -237,17 +237,16 @@ impl Pipeline {
                 // Held from the parse until the store has the items (see
                 // `backlog_slot`), but not while article pages are fetched:
                 // that can take minutes, and other feeds would wait for it.
-                let mut slot = Some(backlog_slot().await?);
+                let slot = backlog_slot().await?;
                 let (mut items, repaired, hint) =
                     parse_in_background(bytes, content_type, final_url, now).await?;
                 report.repaired = repaired;
-                if feed.full_text != crate::config::FullText::Off {
-                    slot = None;
-                }
+                let kept = (feed.full_text == FullText::Off).then_some(slot);
                 let full = crate::fulltext::complete(self, feed, &mut items, now).await?;
-                if slot.is_none() {
-                    slot = Some(backlog_slot().await?);
-                }
+                let slot = match kept {
+                    Some(slot) => slot,
+                    None => backlog_slot().await?,
+                };
                 self.metrics.pages("text", full.completed);
                 self.metrics.pages("failed", full.failed);
                 self.metrics.pages("reused", full.reused);

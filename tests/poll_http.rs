@@ -245,24 +245,16 @@ fn feeds_that_fail_to_parse_do_not_hold_up_the_rest() {
     cfg.push_str(&feed_table("good", &server.url("/good")));
     let cfg = write_config(dir.path(), &cfg);
 
-    let mut child = common::storywatch()
-        .arg("--config")
-        .arg(&cfg)
-        .args(["poll", "--json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("storywatch runs");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("the poll never finished: a failed feed kept its place");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
-    let j = poll_json(&out);
+    let mut cmd = common::storywatch();
+    cmd.arg("--config").arg(&cfg).args(["poll", "--json"]);
+    let m = common::proc::measure(cmd, std::time::Duration::from_secs(60));
+    assert!(
+        !m.timed_out,
+        "the poll never finished: a failed feed kept its place\n{}",
+        m.stderr
+    );
+    assert_eq!(m.code, Some(0), "{}", m.stderr);
+    let j: serde_json::Value = serde_json::from_str(&m.stdout).expect("poll --json prints JSON");
     assert_eq!(j["failed"], 10, "{j}");
     assert_eq!(j["fetched"], 1, "{j}");
     assert_eq!(j["items_new"], 2, "{j}");
