@@ -4,7 +4,7 @@
 //! ROWID B-trees of one shape: new ones in the small `lsh_recent`, merged in
 //! key order into the big `lsh_bands` every [`RECENT_ROWS`] rows.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use rusqlite::{params, OptionalExtension};
 
@@ -230,7 +230,8 @@ impl StoreTx<'_> {
             "SELECT item_id FROM lsh_bands WHERE key = ?1 AND item_id >= ?2
                  ORDER BY item_id DESC LIMIT ?3",
         )?;
-        let mut shared: HashMap<i64, usize> = HashMap::new();
+        // Up to 32 x MAX_POSTINGS integer keys per lookup: no need for SipHash.
+        let mut shared: FxHashMap<i64, usize> = FxHashMap::default();
         for key in &keys {
             let mut left = MAX_POSTINGS;
             for id in recent.query_map(params![key, first, left], |r| r.get::<_, i64>(0))? {
