@@ -417,8 +417,16 @@ fn ops_failure(e: ops::OpsError) -> Failure {
     }
 }
 
+/// The async runtime: one worker per core, and a blocking pool sized to the
+/// blocking work the pipeline lets run at once (one parse per core, the
+/// store writer, and one more for name lookups and files). Tokio's default
+/// of 512 threads started new ones whenever a task was handed over before
+/// the last one was idle again; a cold poll ended with nine or ten threads,
+/// each keeping its own malloc arena and stack (2–3 MiB more resident).
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(cores + 2)
         .enable_all()
         .build()
         .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))
