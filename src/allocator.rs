@@ -4,10 +4,10 @@
 //! and keeps up to a few MiB free in each. A poll allocates on the runtime's
 //! workers, parses on the blocking pool and frees on the store writer, so a
 //! cold poll at N = 1,000 ended with six arenas of 1.4–2.4 MiB, about half of
-//! its anonymous memory (README, Benchmarks, item 23). One arena, and large
-//! buffers (feed bodies) in their own mappings given back when freed, took
-//! the cold poll's peak from 24.3–24.8 to 20.2–20.3 MiB for 3–5 % more wall
-//! time; the warm cycles, where little is allocated, do not change.
+//! its anonymous memory. One arena, and large buffers (feed bodies) in their
+//! own mappings given back when freed, took the cold poll's peak from about
+//! 24 to 20 MiB; README, Benchmarks, item 23 has the runs and their cost in
+//! time.
 //!
 //! Anyone who tunes malloc themselves keeps their setting: a value given
 //! through `MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_`,
@@ -57,13 +57,12 @@ pub fn settings(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Vec<Setting
 }
 
 /// Applies [`settings`] for this process's environment. Call it first in
-/// `main`, before any thread is started. Returns what was applied. A no-op
-/// off glibc, whose allocators size themselves differently.
-pub fn tune() -> Vec<Setting> {
-    let chosen = settings(|name| std::env::var_os(name));
+/// `main`, before any thread is started. A no-op off glibc, whose
+/// allocators size themselves differently.
+pub fn tune() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    for s in &chosen {
-        let (param, value) = match *s {
+    for s in settings(|name| std::env::var_os(name)) {
+        let (param, value) = match s {
             Setting::ArenaMax(v) => (libc::M_ARENA_MAX, v),
             Setting::MmapThreshold(v) => (libc::M_MMAP_THRESHOLD, v),
             Setting::TrimThreshold(v) => (libc::M_TRIM_THRESHOLD, v),
@@ -74,9 +73,6 @@ pub fn tune() -> Vec<Setting> {
             libc::mallopt(param, value);
         }
     }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    let chosen = Vec::new();
-    chosen
 }
 
 #[cfg(test)]
