@@ -12,6 +12,12 @@
 //!   made the kernel map nine tenths of it, 64 KiB around each first call.
 //!   This takes lld's `--symbol-ordering-file`: Rust's own lld, which rustc
 //!   ships beside itself, unless a linker of the user's is configured.
+//!
+//! The names in that list carry hashes that change with the crate's version,
+//! its dependencies and the toolchain. A stale list still links, but maps
+//! more code (1.5 MiB more after one new dependency), so the list's first
+//! line records a fingerprint of Cargo.toml, Cargo.lock and `rustc -vV`, and
+//! a build whose fingerprint differs says so in a warning.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -23,6 +29,9 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed={ORDER_FILE}");
     println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
+    println!("cargo:rerun-if-changed=Cargo.toml");
+    println!("cargo:rerun-if-changed=Cargo.lock");
+    check_order_inputs();
     let target_os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let target_env = env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
     let native = env::var("TARGET").ok() == env::var("HOST").ok();
@@ -37,6 +46,61 @@ fn main() {
             println!("cargo:rustc-link-arg-bins={arg}");
         }
     }
+}
+
+/// Writes this build's fingerprint to `$OUT_DIR/link-inputs` (where
+/// `benches/link-order.sh` reads it) and warns when the symbol order was
+/// written for another one.
+fn check_order_inputs() {
+    let (Some(dir), Some(out)) = (env::var_os("CARGO_MANIFEST_DIR"), env::var_os("OUT_DIR")) else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    let Some(now) = fingerprint(&dir) else {
+        return;
+    };
+    let _ = std::fs::write(PathBuf::from(out).join("link-inputs"), &now);
+    let Ok(order) = std::fs::read_to_string(dir.join(ORDER_FILE)) else {
+        return;
+    };
+    let recorded = order
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix(INPUTS_PREFIX))
+        .unwrap_or("none");
+    if recorded.trim() != now {
+        println!(
+            "cargo:warning={ORDER_FILE} was written for other dependencies or another toolchain \
+             (fingerprint {recorded}, now {now}); release binaries map more code than they need \
+             until benches/link-order.sh rewrites it"
+        );
+    }
+}
+
+/// The first line of the symbol order, before the fingerprint.
+const INPUTS_PREFIX: &str = "# inputs ";
+
+/// FNV-1a over Cargo.toml, Cargo.lock and `rustc -vV`: what the symbol
+/// names' hashes depend on, give or take a comment in Cargo.toml.
+fn fingerprint(dir: &Path) -> Option<String> {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let version = Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?
+        .stdout;
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [
+        std::fs::read(dir.join("Cargo.toml")).ok()?,
+        std::fs::read(dir.join("Cargo.lock")).ok()?,
+        version,
+    ] {
+        for byte in part.iter().chain(&[0xff]) {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    Some(format!("{hash:016x}"))
 }
 
 /// The arguments that make `cc` link through rustc's lld with the symbol

@@ -35,7 +35,15 @@ if ! command -v valgrind >/dev/null 2>&1; then
   $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends valgrind >/dev/null
 fi
 
-(cd "$ROOT" && cargo build --release --locked --bin storywatch)
+# The build's fingerprint of Cargo.toml, Cargo.lock and the toolchain (build.rs), recorded in the
+# list's first line so that a later build can tell the list is stale.
+OUT_DIR="$(cd "$ROOT" && cargo build --release --locked --bin storywatch --message-format=json \
+  | "$PY" -c 'import json, re, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "build-script-executed" and re.search(r"(^|#)storywatch[@ ]", m["package_id"]):
+        print(m["out_dir"])')"
+INPUTS="$(cat "$OUT_DIR/link-inputs" 2>/dev/null)" || die "the build wrote no fingerprint ($OUT_DIR/link-inputs)"
 BIN="$ROOT/target/release/storywatch"
 
 WORK="$(mktemp -d)"
@@ -65,6 +73,9 @@ for cycle in cold warm; do
 done
 
 mkdir -p "$(dirname "$OUT")"
-"$PY" "$HERE/link-order/symbols.py" "$BIN" "$WORK/cold.cg" "$WORK/warm.cg" >"$OUT.tmp"
+{
+  echo "# inputs $INPUTS"
+  "$PY" "$HERE/link-order/symbols.py" "$BIN" "$WORK/cold.cg" "$WORK/warm.cg"
+} >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 echo "$(wc -l <"$OUT") symbols -> $OUT"
