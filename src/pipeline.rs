@@ -915,7 +915,7 @@ fn drafts_and_terms(ctx: &MatchContext, title: &str, text: &str) -> (Vec<Draft>,
     (drafts, terms)
 }
 
-/// Matches one stored item against every story, stores the explanations and
+/// Matches one stored item against every story, stores the matches' explanations and
 /// queues the alerts they raise, all in the caller's transaction. With
 /// `count_doc` the item is also added to the corpus statistics (new items;
 /// a rescore of stored ones passes false).
@@ -961,6 +961,18 @@ pub fn match_drafted(
         if ex.entities.is_empty() {
             continue;
         }
+        // Only a match's row is ever read back (reports, clusters, rescore,
+        // pruning); `explain` recomputes the rest. A new item that does not
+        // match therefore writes nothing: the rows cost a third of a cold
+        // poll's writes (README Benchmarks, session 13). A stored item that
+        // no longer matches loses its row and its report pairs.
+        if !ex.is_match() {
+            if !count_doc {
+                tx.delete_match(item.id, &story.id)?;
+                tx.index_report_pairs(item.id, &story.id, 0, None)?;
+            }
+            continue;
+        }
         let explanation = serde_json::to_string(&ex).unwrap_or_default();
         tx.insert_match(
             &MatchRow {
@@ -974,11 +986,8 @@ pub fn match_drafted(
         )?;
         let published = item.published_at.unwrap_or(item.first_seen_at);
         let people = crate::paraphrase::people(&ex);
-        let comparable = ex.is_match() && crate::paraphrase::comparable(&ex, &people);
+        let comparable = crate::paraphrase::comparable(&ex, &people);
         tx.index_report_pairs(item.id, &story.id, published, comparable.then_some(&people))?;
-        if !ex.is_match() {
-            continue;
-        }
         out.matches += 1;
         out.matched_stories.push(story.id.clone());
         let copy_of_reference = ctx.reference_prints.iter().any(|(id, r)| {

@@ -60,6 +60,19 @@ fn follow_ups_alert_with_an_explained_payload() {
         "{j}"
     );
 
+    // Only the match is stored; the Gaza item names Witkoff but does not
+    // match, and `explain` recomputes its explanation when asked.
+    let db = rusqlite::Connection::open(s.dir.join(storywatch::config::DEFAULT_DB_FILE)).unwrap();
+    let stored: Vec<(String, bool)> = db
+        .prepare("SELECT i.guid, m.matched FROM matches m JOIN items i ON i.id = m.item_id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(stored, vec![("f1".to_string(), true)]);
+    drop(db);
+
     let a = alerts(&s.cfg);
     assert_eq!(a.len(), 1);
     let a = &a[0];
@@ -164,6 +177,11 @@ fn old_items_are_matched_but_only_rescore_raises_them() {
         out.contains("1 no longer would") && out.contains("- talks"),
         "{out}"
     );
+    // Applied, the stored match goes; a second look finds nothing to drop.
+    let out = stdout(&run(&s.cfg, &["rescore", "--apply"]));
+    assert!(out.contains("1 no longer would"), "{out}");
+    let out = stdout(&run(&s.cfg, &["rescore"]));
+    assert!(out.contains("0 no longer would"), "{out}");
     let out = run(&s.cfg, &["rescore", "--story", "nope"]);
     assert_eq!(out.status.code(), Some(2));
 }

@@ -779,6 +779,14 @@ impl StoreTx<'_> {
         Ok(())
     }
 
+    /// Forgets an item's match with a story (a rescore found it no longer matches).
+    pub fn delete_match(&self, item_id: i64, story: &str) -> Result<()> {
+        self.tx
+            .prepare_cached("DELETE FROM matches WHERE item_id = ?1 AND story_id = ?2")?
+            .execute(params![item_id, story])?;
+        Ok(())
+    }
+
     /// Inserts an alert unless one with the same id exists; true when inserted.
     pub fn insert_alert(&self, a: &StoredAlert) -> Result<bool> {
         let mut stmt = self.tx.prepare_cached(
