@@ -258,9 +258,10 @@ pub fn sentences(text: &str) -> Vec<&str> {
             _ => false,
         };
         if boundary {
-            // Closing quotes and brackets belong to the sentence they end.
+            // Closing quotes and brackets belong to the sentence they end; after
+            // a line break they open the next line instead.
             let mut stop = end;
-            while let Some(&(j, q)) = iter.peek() {
+            while let Some(&(j, q)) = iter.peek().filter(|_| c != '\n') {
                 if matches!(q, '"' | '\'' | '’' | '”' | '»' | ')' | ']') {
                     stop = j + q.len_utf8();
                     iter.next();
@@ -288,6 +289,13 @@ fn is_abbreviation(before: &str) -> bool {
         .rsplit(|c: char| c.is_whitespace() || c == '(' || c == '"')
         .next()
         .unwrap_or("");
+    if word.is_ascii() {
+        // The same tests without an allocation: ASCII lower-casing keeps the
+        // length, and the list is lower-case ASCII.
+        return word.len() == 1 && word.as_bytes()[0].is_ascii_uppercase()
+            || ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(word))
+            || word.contains('.') && word.len() <= 5;
+    }
     let lower = word.to_lowercase();
     // Single letters are initials ("J. D. Vance", "U.S.").
     word.chars().count() == 1 && word.chars().all(char::is_uppercase)
@@ -494,6 +502,48 @@ pub(crate) mod tests {
             sentences("J. D. Vance spoke. Done."),
             vec!["J. D. Vance spoke.", "Done."]
         );
+        // A quote after a line break opens the next line.
+        assert_eq!(
+            sentences("A Headline\n\"We will talk,\" he said."),
+            vec!["A Headline", "\"We will talk,\" he said."]
+        );
+    }
+
+    #[test]
+    fn a_line_break_splits_as_if_each_side_were_split_alone() {
+        // `Matcher::draft_with` splits title and body apart and reads the
+        // result as the sentences of title + "\n" + body.
+        let titles = [
+            "Envoy meets Putin.",
+            "Talks in St. Petersburg",
+            "\"Progress,\" says Mr.",
+            "U.S. envoy: J. D. Vance?",
+            "-- --",
+            "Ends with e.g.",
+            "Quote after stop.\"",
+        ];
+        let bodies = [
+            "",
+            "Witkoff met Putin. The U.S. envoy left.",
+            "\"Yes.\" Next line\nAnother one",
+            "...",
+            "Jr. was there. (Gen. Smith) spoke!",
+        ];
+        for t in titles {
+            for b in bodies {
+                let mut apart = sentences(t);
+                apart.extend(sentences(b));
+                assert_eq!(sentences(&format!("{t}\n{b}")), apart, "{t:?} / {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn abbreviations_do_not_split_in_any_case() {
+        for text in ["Talks in ST. Petersburg went on.", "Ask Dr. Li. Then go."] {
+            assert_eq!(sentences(text).len(), text.matches(". ").count(), "{text}");
+        }
+        assert_eq!(sentences("He met Д. Песков today. Then left.").len(), 2);
     }
 
     #[test]
