@@ -4,11 +4,12 @@
 //! that newly appear beside it. No model, no network: capitalisation, a few
 //! lists and the sentence structure.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
+use rustc_hash::{FxHashMap, FxHashSet};
+
 use super::gazetteer;
-use super::text::{fold, sentences, words};
+use super::text::{fold, fold_into, sentences, words};
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
@@ -75,10 +76,10 @@ pub struct Known {
 }
 
 /// Folded alias → gazetteer entry (countries, demonyms, cities, organisations, people).
-pub fn known_names() -> &'static HashMap<String, Known> {
-    static MAP: OnceLock<HashMap<String, Known>> = OnceLock::new();
+pub fn known_names() -> &'static FxHashMap<String, Known> {
+    static MAP: OnceLock<FxHashMap<String, Known>> = OnceLock::new();
     MAP.get_or_init(|| {
-        let mut m = HashMap::new();
+        let mut m = FxHashMap::default();
         let mut add = |alias: &str, name: &'static str, kind: Kind| {
             let key = fold(alias).trim().to_string();
             if !key.is_empty() {
@@ -115,19 +116,19 @@ pub fn known_names() -> &'static HashMap<String, Known> {
 
 /// A word list folded once, on first use.
 pub fn folded_set(
-    cell: &'static OnceLock<HashSet<String>>,
+    cell: &'static OnceLock<FxHashSet<String>>,
     words: &[&str],
-) -> &'static HashSet<String> {
+) -> &'static FxHashSet<String> {
     cell.get_or_init(|| words.iter().map(|w| fold(w).trim().to_string()).collect())
 }
 
 fn is_common(word_folded: &str) -> bool {
-    static SET: OnceLock<HashSet<String>> = OnceLock::new();
+    static SET: OnceLock<FxHashSet<String>> = OnceLock::new();
     folded_set(&SET, gazetteer::COMMON_CAPITALISED).contains(word_folded)
 }
 
 fn is_cue(word_folded: &str) -> bool {
-    static SET: OnceLock<HashSet<String>> = OnceLock::new();
+    static SET: OnceLock<FxHashSet<String>> = OnceLock::new();
     folded_set(&SET, gazetteer::PERSON_CUES).contains(word_folded)
 }
 
@@ -250,27 +251,82 @@ fn strip_possessive(word: &str) -> (&str, bool) {
     (word, false)
 }
 
+/// Whether `word` is one of [`PARTICLES`], compared as `to_lowercase` would.
+fn is_particle(word: &str) -> bool {
+    if word.is_ascii() {
+        // Lower-casing ASCII is ASCII's, and the particles are lower-case ASCII.
+        return PARTICLES.iter().any(|p| p.eq_ignore_ascii_case(word));
+    }
+    PARTICLES.contains(&word.to_lowercase().as_str())
+}
+
+/// Buffers reused by the many small lookups of one text, so that folding a
+/// word or a phrase for a gazetteer lookup allocates nothing (a news item
+/// asks some hundred of them).
+#[derive(Default)]
+struct Scratch {
+    joined: String,
+    folded: String,
+}
+
+impl Scratch {
+    /// `fold(s).trim()`.
+    fn fold(&mut self, s: &str) -> &str {
+        self.folded.clear();
+        fold_into(s, &mut self.folded);
+        self.folded.trim()
+    }
+
+    /// `fold(&words.join(" ")).trim()`.
+    fn fold_joined(&mut self, words: &[&str]) -> &str {
+        self.joined.clear();
+        for (i, w) in words.iter().enumerate() {
+            if i > 0 {
+                self.joined.push(' ');
+            }
+            self.joined.push_str(w);
+        }
+        self.folded.clear();
+        fold_into(&self.joined, &mut self.folded);
+        self.folded.trim()
+    }
+}
+
 /// Whether a name is a news outlet (attribution, not content).
 pub fn is_media(name: &str) -> bool {
-    static SET: OnceLock<HashSet<String>> = OnceLock::new();
-    folded_set(&SET, gazetteer::NEWS_MEDIA).contains(fold(name).trim())
+    is_media_in(name, &mut Scratch::default())
+}
+
+fn is_media_in(name: &str, scratch: &mut Scratch) -> bool {
+    static SET: OnceLock<FxHashSet<String>> = OnceLock::new();
+    folded_set(&SET, gazetteer::NEWS_MEDIA).contains(scratch.fold(name))
 }
 
 /// Finds the proper-noun phrases of `text` (its first line counts as a
 /// sentence). News outlets are left out: they are attribution, not content.
 pub fn mentions(text: &str) -> Vec<Mention> {
-    let mut out = raw_mentions(text);
-    out.retain(|m| !is_media(&m.name));
+    mentions_in(&sentences(text))
+}
+
+/// [`mentions`] of text already split by [`sentences`]; the sentence indices
+/// are positions in `sentences`.
+pub fn mentions_in(sentences: &[&str]) -> Vec<Mention> {
+    let mut scratch = Scratch::default();
+    let mut out = raw_mentions(sentences, &mut scratch);
+    out.retain(|m| !is_media_in(&m.name, &mut scratch));
     out
 }
 
-fn raw_mentions(text: &str) -> Vec<Mention> {
+fn raw_mentions(sentences: &[&str], scratch: &mut Scratch) -> Vec<Mention> {
     let known = known_names();
     let mut out = Vec::new();
-    for (si, sentence) in sentences(text).into_iter().enumerate() {
-        let ws: Vec<(usize, &str)> = words(sentence).collect();
+    let mut ws: Vec<(usize, &str)> = Vec::new();
+    let mut run: Vec<&str> = Vec::new();
+    for (si, &sentence) in sentences.iter().enumerate() {
+        ws.clear();
+        ws.extend(words(sentence));
         if is_heading(sentence, &ws) {
-            known_phrases(&ws, si, known, &mut out);
+            known_phrases(&ws, si, known, scratch, &mut out);
             continue;
         }
         let mut i = 0;
@@ -282,7 +338,7 @@ fn raw_mentions(text: &str) -> Vec<Mention> {
             }
             // Grow a run of capitalised words (with particles inside), stopping
             // at punctuation between words and after a possessive.
-            let mut run: Vec<&str> = Vec::new();
+            run.clear();
             let mut j = i;
             let mut prev_end = start;
             while j < ws.len() {
@@ -303,11 +359,12 @@ fn raw_mentions(text: &str) -> Vec<Mention> {
                         break;
                     }
                 }
-                let lower = w.to_lowercase();
-                let particle = PARTICLES.contains(&lower.as_str())
+                let capitalised = is_capitalised(w);
+                let particle = !capitalised
                     && !run.is_empty()
+                    && is_particle(w)
                     && ws.get(j + 1).is_some_and(|(_, n)| is_capitalised(n));
-                if !(is_capitalised(w) || particle) {
+                if !(capitalised || particle) {
                     break;
                 }
                 let (bare, possessive) = strip_possessive(w);
@@ -320,7 +377,7 @@ fn raw_mentions(text: &str) -> Vec<Mention> {
             }
             let initial = i == 0;
             i = j.max(i + 1);
-            emit_run(&run, si, initial, known, &mut out);
+            emit_run(&run, si, initial, known, scratch, &mut out);
         }
     }
     out
@@ -332,30 +389,32 @@ fn is_heading(sentence: &str, ws: &[(usize, &str)]) -> bool {
     if ws.len() < 2 || sentence.ends_with(['.', '!', '?', ':', ';', '"', '’', '”']) {
         return false;
     }
-    let long: Vec<&str> = ws
-        .iter()
-        .map(|(_, w)| *w)
-        .filter(|w| w.chars().count() >= 4)
-        .collect();
-    !long.is_empty() && long.iter().filter(|w| is_capitalised(w)).count() * 5 >= long.len() * 4
+    let (mut long, mut capitalised) = (0, 0);
+    for (_, w) in ws {
+        if w.chars().nth(3).is_some() {
+            long += 1;
+            capitalised += usize::from(is_capitalised(w));
+        }
+    }
+    long > 0 && capitalised * 5 >= long * 4
 }
 
 /// The gazetteer's phrases (up to four words, longest first) among `ws`.
 fn known_phrases(
     ws: &[(usize, &str)],
     sentence: usize,
-    known: &HashMap<String, Known>,
+    known: &FxHashMap<String, Known>,
+    scratch: &mut Scratch,
     out: &mut Vec<Mention>,
 ) {
+    let mut phrase: Vec<&str> = Vec::with_capacity(4);
     let mut i = 0;
     while i < ws.len() {
         let mut found = None;
         for len in (1..=4.min(ws.len() - i)).rev() {
-            let phrase: Vec<&str> = ws[i..i + len]
-                .iter()
-                .map(|(_, w)| strip_possessive(w).0)
-                .collect();
-            if let Some(k) = known.get(fold(&phrase.join(" ")).trim()) {
+            phrase.clear();
+            phrase.extend(ws[i..i + len].iter().map(|(_, w)| strip_possessive(w).0));
+            if let Some(k) = known.get(scratch.fold_joined(&phrase)) {
                 found = Some((len, k));
                 break;
             }
@@ -375,20 +434,22 @@ fn emit_run(
     run: &[&str],
     sentence: usize,
     initial: bool,
-    known: &HashMap<String, Known>,
+    known: &FxHashMap<String, Known>,
+    scratch: &mut Scratch,
     out: &mut Vec<Mention>,
 ) {
-    if let Some(k) = known.get(fold(&run.join(" ")).trim()) {
+    if let Some(k) = known.get(scratch.fold_joined(run)) {
         out.push(Mention::known(k, sentence));
         return;
     }
     // Drop leading common words ("The Kremlin", "However Putin"), but not
     // names that look like them ("US").
     let mut k = 0;
-    while k < run.len()
-        && is_common(fold(run[k]).trim())
-        && !known.contains_key(fold(run[k]).trim())
-    {
+    while k < run.len() {
+        let f = scratch.fold(run[k]);
+        if !is_common(f) || known.contains_key(f) {
+            break;
+        }
         k += 1;
     }
     let run = &run[k..];
@@ -397,28 +458,28 @@ fn emit_run(
         return;
     }
     // The last cue word splits titles from the name: "US Special Envoy Steve Witkoff".
-    let folded: Vec<String> = run.iter().map(|w| fold(w).trim().to_string()).collect();
-    if let Some(c) = folded.iter().rposition(|w| is_cue(w)) {
+    if let Some(c) = run.iter().rposition(|w| is_cue(scratch.fold(w))) {
         // What precedes the cue may hold places or organisations ("Russian President").
-        for (idx, f) in folded[..c].iter().enumerate() {
-            if CUE_MODIFIERS.contains(&f.as_str()) || is_cue(f) {
+        for (idx, w) in run[..c].iter().enumerate() {
+            let f = scratch.fold(w);
+            if CUE_MODIFIERS.contains(&f) || is_cue(f) {
                 continue;
             }
             if let Some(k) = known.get(f) {
                 out.push(Mention::known(k, sentence));
             } else if idx == 0 && !initial {
-                emit_run(&run[..1], sentence, false, known, out);
+                emit_run(&run[..1], sentence, false, known, scratch, out);
             }
         }
         // Title words after the cue ("Secretary of State Marco Rubio",
         // "Chief of the General Staff Valery Gerasimov") are not the name.
         let mut start = c + 1;
         while start < run.len() {
-            let f = fold(run[start]).trim().to_string();
-            if PARTICLES.contains(&f.as_str())
-                || CUE_MODIFIERS.contains(&f.as_str())
-                || TITLE_WORDS.contains(&f.as_str())
-                || is_cue(&f)
+            let f = scratch.fold(run[start]);
+            if PARTICLES.contains(&f)
+                || CUE_MODIFIERS.contains(&f)
+                || TITLE_WORDS.contains(&f)
+                || is_cue(f)
             {
                 start += 1;
             } else {
@@ -429,18 +490,16 @@ fn emit_run(
         // An organisation between the cue and the name ("Глава МИД России
         // Сергей Лавров"): split it off like any run holding known names.
         if name.len() > 1
-            && !known.contains_key(fold(&name.join(" ")).trim())
-            && name.iter().any(|w| known.contains_key(fold(w).trim()))
+            && !known.contains_key(scratch.fold_joined(name))
+            && name.iter().any(|w| known.contains_key(scratch.fold(w)))
         {
-            emit_run(name, sentence, false, known, out);
+            emit_run(name, sentence, false, known, scratch, out);
             return;
         }
         if !name.is_empty() {
-            let phrase = name.join(" ");
-            let f = fold(&phrase).trim().to_string();
-            let (name, kind) = match known.get(&f) {
+            let (name, kind) = match known.get(scratch.fold_joined(name)) {
                 Some(k) => (k.name.to_string(), k.kind),
-                None => (phrase, Kind::Person),
+                None => (name.join(" "), Kind::Person),
             };
             out.push(Mention {
                 name,
@@ -451,15 +510,13 @@ fn emit_run(
         }
         return;
     }
-    let phrase = run.join(" ");
-    let f = fold(&phrase).trim().to_string();
     if run.len() > 4 {
         // Too long for one name: take what the gazetteer knows inside it.
         let ws: Vec<(usize, &str)> = run.iter().map(|w| (0, *w)).collect();
-        known_phrases(&ws, sentence, known, out);
+        known_phrases(&ws, sentence, known, scratch, out);
         return;
     }
-    if let Some(k) = known.get(&f) {
+    if let Some(k) = known.get(scratch.fold_joined(run)) {
         out.push(Mention::known(k, sentence));
         return;
     }
@@ -472,7 +529,7 @@ fn emit_run(
         while i < run.len() {
             let found = (1..=4.min(run.len() - i)).rev().find_map(|len| {
                 known
-                    .get(fold(&run[i..i + len].join(" ")).trim())
+                    .get(scratch.fold_joined(&run[i..i + len]))
                     .map(|k| (len, k))
             });
             match found {
@@ -497,10 +554,10 @@ fn emit_run(
                         let part: Vec<&str> = run[a..b]
                             .iter()
                             .copied()
-                            .filter(|w| !PARTICLES.contains(&w.to_lowercase().as_str()))
+                            .filter(|w| !is_particle(w))
                             .collect();
                         if !part.is_empty() {
-                            emit_run(&part, sentence, false, known, out);
+                            emit_run(&part, sentence, false, known, scratch, out);
                         }
                     }
                 }
@@ -512,12 +569,11 @@ fn emit_run(
         let w = run[0];
         // Single capitalised words: skip common words, short tokens and
         // numbers; a sentence-initial word is only a name if the gazetteer says so.
-        if initial
-            || is_common(&f)
-            || ORG_HEADS.contains(&f.as_str())
-            || w.chars().count() < 3
-            || !w.chars().any(char::is_alphabetic)
-        {
+        if initial || w.chars().nth(2).is_none() || !w.chars().any(char::is_alphabetic) {
+            return;
+        }
+        let f = scratch.fold(w);
+        if is_common(f) || ORG_HEADS.contains(&f) {
             return;
         }
         let kind = if w.chars().all(|c| c.is_uppercase() || !c.is_alphabetic()) {
@@ -533,7 +589,7 @@ fn emit_run(
         });
         return;
     }
-    let last = folded.last().map(String::as_str).unwrap_or("");
+    let last = run.last().map_or("", |w| scratch.fold(w));
     let kind = if ORG_HEADS.contains(&last) {
         Kind::Other
     } else if run.len() <= 4
@@ -547,7 +603,7 @@ fn emit_run(
         Kind::Other
     };
     out.push(Mention {
-        name: phrase,
+        name: run.join(" "),
         kind,
         sentence,
         confident: false,

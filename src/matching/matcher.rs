@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
-use super::entities::{mentions, Kind};
+use super::entities::{mentions_in, Kind};
 use super::scan::Scanner;
 use super::score::{score, Components, Signals};
 use super::text::{clip, fold, fold_into, sentences};
@@ -40,15 +40,32 @@ struct EntityInfo {
 /// A text's content-word stems with their counts, sorted by stem: the
 /// reference article as a BM25 query, or an item as the document it is
 /// compared with.
+/// The distinct stems sit back to back in one string: an item has a few
+/// hundred, and one allocation each was a fifth of a cold poll's.
 #[derive(Debug, Clone, Default)]
 pub struct Reference {
-    terms: Vec<(String, u32)>,
+    stems: String,
+    /// Each stem's (start, end) in `stems` and its count.
+    terms: Vec<(u32, u32, u32)>,
     len: usize,
 }
 
 impl Reference {
     pub fn terms(&self) -> impl Iterator<Item = &str> {
-        self.terms.iter().map(|(t, _)| t.as_str())
+        self.counted().map(|(t, _)| t)
+    }
+
+    /// The stems with their counts, in order.
+    fn counted(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.terms
+            .iter()
+            .map(|&(a, b, n)| (&self.stems[a as usize..b as usize], n))
+    }
+
+    /// The `i`th stem and its count.
+    fn term(&self, i: usize) -> (&str, u32) {
+        let (a, b, n) = self.terms[i];
+        (&self.stems[a as usize..b as usize], n)
     }
 }
 
@@ -202,9 +219,8 @@ impl Matcher {
         let scanner = Scanner::new(&patterns);
         let reference = reference_terms(reference_texts);
         let own_norms = reference
-            .terms
-            .iter()
-            .map(|(_, n)| bm25_norm(*n, reference.len))
+            .counted()
+            .map(|(_, n)| bm25_norm(n, reference.len))
             .collect();
         Matcher {
             story: story.to_string(),
@@ -305,15 +321,19 @@ impl Matcher {
         }
 
         // Focus: how much of the item's naming is about the story.
-        let full = if title.trim().is_empty() {
-            text.to_string()
-        } else {
-            format!("{}\n{}", title.trim(), text)
+        // The sentences of the title line, then the body's already split:
+        // '\n' ends a sentence, so these are the sentences of title + "\n" +
+        // text, word for word.
+        let mut lines = match title.trim() {
+            "" => Vec::new(),
+            t => sentences(t),
         };
+        lines.extend_from_slice(&body_sentences);
         let (mut story_mentions, mut all_mentions) = (0, 0);
         let mut unknown: BTreeMap<String, Kind> = BTreeMap::new();
-        for m in mentions(&full) {
-            match self.known(&m.name) {
+        let mut buf = String::new();
+        for m in mentions_in(&lines) {
+            match self.known(&m.name, &mut buf) {
                 // Emerged names are neutral: an item mostly about them is
                 // not, for that, about the story.
                 Some(i) if self.entities[i].emerged => {}
@@ -429,13 +449,15 @@ impl Matcher {
 
     /// Whether a name (or its surname) is on the watchlist.
     pub fn knows(&self, name: &str) -> bool {
-        self.known(name).is_some()
+        self.known(name, &mut String::new()).is_some()
     }
 
-    /// The watchlist entity a name (or its surname) stands for.
-    fn known(&self, name: &str) -> Option<usize> {
-        let f = fold(name);
-        let f = f.trim();
+    /// The watchlist entity a name (or its surname) stands for; `buf` holds
+    /// the folded name (reused across an item's mentions).
+    fn known(&self, name: &str, buf: &mut String) -> Option<usize> {
+        buf.clear();
+        fold_into(name, buf);
+        let f = buf.trim();
         self.index.get(f).copied().or_else(|| {
             f.rsplit(' ')
                 .next()
@@ -537,8 +559,8 @@ impl Matcher {
             (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.1)
         };
         let weight = |i: usize, norm: f64| {
-            let (t, qtf) = &self.reference.terms[i];
-            (*qtf).min(3) as f64 * idf(t) * norm
+            let (t, qtf) = self.reference.term(i);
+            qtf.min(3) as f64 * idf(t) * norm
         };
         let own: f64 = self
             .own_norms
@@ -557,11 +579,11 @@ impl Matcher {
     /// the two sorted term lists.
     fn reference_hits(&self, doc: &Reference) -> Vec<(usize, f64)> {
         let mut hits = Vec::new();
-        let mut theirs = doc.terms.iter().peekable();
-        for (i, (term, _)) in self.reference.terms.iter().enumerate() {
-            while theirs.next_if(|(t, _)| t < term).is_some() {}
-            if let Some((_, tf)) = theirs.next_if(|(t, _)| t == term) {
-                hits.push((i, bm25_norm(*tf, doc.len)));
+        let mut theirs = doc.counted().peekable();
+        for (i, (term, _)) in self.reference.counted().enumerate() {
+            while theirs.next_if(|(t, _)| *t < term).is_some() {}
+            if let Some((_, tf)) = theirs.next_if(|(t, _)| *t == term) {
+                hits.push((i, bm25_norm(tf, doc.len)));
             }
         }
         hits
@@ -593,8 +615,12 @@ pub fn reference_terms(texts: &[&str]) -> Reference {
     for t in texts {
         fold_into(t, &mut folded);
     }
-    // Stems borrow from the folded text; only distinct ones are copied out.
-    let mut stems: Vec<&str> = folded
+    // Stems borrow from the folded text and are counted in a map (fewer
+    // string comparisons than sorting every occurrence); only distinct ones
+    // are sorted and copied out.
+    let mut counts: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut len = 0;
+    for stem in folded
         .split(' ')
         .filter(|w| {
             w.chars().nth(3).is_some()
@@ -602,17 +628,22 @@ pub fn reference_terms(texts: &[&str]) -> Reference {
                 && !stop.contains(*w)
         })
         .map(|w| w.char_indices().nth(7).map_or(w, |(end, _)| &w[..end]))
-        .collect();
-    let len = stems.len();
-    stems.sort_unstable();
-    let mut terms: Vec<(String, u32)> = Vec::new();
-    for stem in stems {
-        match terms.last_mut() {
-            Some((last, n)) if last == stem => *n += 1,
-            _ => terms.push((stem.to_string(), 1)),
-        }
+    {
+        len += 1;
+        *counts.entry(stem).or_insert(0) += 1;
     }
-    Reference { terms, len }
+    let mut distinct: Vec<(&str, u32)> = counts.into_iter().collect();
+    distinct.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut stems = String::with_capacity(distinct.iter().map(|(t, _)| t.len()).sum());
+    let terms = distinct
+        .into_iter()
+        .map(|(stem, n)| {
+            let start = stems.len() as u32;
+            stems.push_str(stem);
+            (start, stems.len() as u32, n)
+        })
+        .collect();
+    Reference { stems, terms, len }
 }
 
 fn stopwords() -> &'static FxHashSet<String> {
@@ -682,10 +713,9 @@ mod tests {
         };
         let bm25 = |d: &Reference| -> f64 {
             m.reference
-                .terms
-                .iter()
-                .map(|(t, q)| match d.terms.iter().find(|(x, _)| x == t) {
-                    Some((_, tf)) => (*q).min(3) as f64 * idf(t) * bm25_norm(*tf, d.len),
+                .counted()
+                .map(|(t, q)| match d.counted().find(|(x, _)| *x == t) {
+                    Some((_, tf)) => q.min(3) as f64 * idf(t) * bm25_norm(tf, d.len),
                     None => 0.0,
                 })
                 .sum()
@@ -705,7 +735,7 @@ mod tests {
             "The ceasefire talks, ceasefires and TALKS",
             "with 2025 Ukrainians",
         ]);
-        let terms: Vec<(&str, u32)> = r.terms.iter().map(|(t, n)| (t.as_str(), *n)).collect();
+        let terms: Vec<(&str, u32)> = r.counted().collect();
         // Stems cut at seven characters; "with", "the", "and" and numbers left out.
         assert_eq!(terms, [("ceasefi", 2), ("talks", 2), ("ukraini", 1)]);
         assert_eq!(r.len, 5);

@@ -303,17 +303,35 @@ impl StoreTx<'_> {
                     "INSERT OR REPLACE INTO item_prints (item_id, shingles, signature) VALUES (?1, ?2, ?3)",
                 )?
                 .execute(params![item_id, fp.shingles, fp.to_bytes()])?;
-            let mut ins = self.tx.prepare_cached(
-                "INSERT OR IGNORE INTO lsh_recent (key, item_id) VALUES (?1, ?2)",
-            )?;
+            let keys = fp.band_keys();
+            // One statement for the item's rows: a statement's bind, step
+            // and reset cost about as much as the B-tree insert of a row.
+            self.tx
+                .prepare_cached(insert_recent_sql())?
+                .execute(rusqlite::params_from_iter(
+                    keys.iter().chain(std::iter::once(&item_id)),
+                ))?;
             let mut filter = self.bands.borrow_mut();
             filter.attached = true;
-            for key in fp.band_keys() {
-                ins.execute(params![key, item_id])?;
+            for key in keys {
                 filter.insert(key);
             }
             filter.recent += BANDS as u64;
         }
         Ok(())
     }
+}
+
+/// `INSERT OR IGNORE INTO lsh_recent` of one item's [`BANDS`] rows: band
+/// keys are `?1` to `?BANDS`, the item id the last parameter.
+fn insert_recent_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let item = BANDS + 1;
+        let rows: Vec<String> = (1..=BANDS).map(|k| format!("(?{k}, ?{item})")).collect();
+        format!(
+            "INSERT OR IGNORE INTO lsh_recent (key, item_id) VALUES {}",
+            rows.join(", ")
+        )
+    })
 }
