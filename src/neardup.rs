@@ -82,7 +82,12 @@ const fn mix(mut z: u64) -> u64 {
 /// like matching folds, so that case, accents and punctuation do not
 /// separate copies.
 fn shingle_hashes(title: &str, text: &str) -> Vec<u64> {
-    let folded = fold(&format!("{title}\n{text}"));
+    shingles_of_folded(&fold(&format!("{title}\n{text}")))
+}
+
+/// [`shingle_hashes`] of a title and text already folded: `fold_into` of
+/// the title and then of the text is the fold of title + "\n" + text.
+pub fn shingles_of_folded(folded: &str) -> Vec<u64> {
     // Acronym marks say how a word was cased, which copies do not agree on.
     let words: Vec<&str> = folded
         .split(' ')
@@ -137,10 +142,16 @@ pub fn fingerprint(title: &str, text: &str) -> Option<Fingerprint> {
 pub fn fingerprint_batch<'a>(
     items: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Vec<Option<Fingerprint>> {
-    let sets: Vec<Vec<u64>> = items
-        .into_iter()
-        .map(|(t, x)| shingle_hashes(t, x))
-        .collect();
+    fingerprints_of_shingles(
+        items
+            .into_iter()
+            .map(|(t, x)| shingle_hashes(t, x))
+            .collect(),
+    )
+}
+
+/// [`fingerprint_batch`] of one feed's shingle sets ([`shingles_of_folded`]).
+pub fn fingerprints_of_shingles(sets: Vec<Vec<u64>>) -> Vec<Option<Fingerprint>> {
     let n = sets.len();
     let mut counts: rustc_hash::FxHashMap<u64, u32> = Default::default();
     for set in &sets {
@@ -254,6 +265,32 @@ mod tests {
         assert!(a.jaccard(&c) > 0.9, "{}", a.jaccard(&c));
         // And the index offers one for the other.
         assert!(a.is_candidate(&b));
+    }
+
+    #[test]
+    fn title_and_text_folded_in_turn_shingle_as_joined() {
+        // The pipeline folds title and text one after the other and reads
+        // shingles and terms from that; `fingerprint` joins them with "\n".
+        let cases = [
+            ("", REPORT),
+            ("Putin declares Easter ceasefire", REPORT),
+            (
+                "Talks with the US",
+                "UK and EU envoys met in Kyiv on Friday, the Kremlin said.",
+            ),
+            (
+                "Café ends in e\u{301}",
+                "\u{301}Éric met NATO's chief; the talks went on.",
+            ),
+            ("  ", "  "),
+        ];
+        for (title, text) in cases {
+            let mut folded = String::new();
+            crate::matching::text::fold_into(title, &mut folded);
+            crate::matching::text::fold_into(text, &mut folded);
+            assert_eq!(fold(&format!("{title}\n{text}")), folded, "{title:?}");
+            assert_eq!(shingles_of_folded(&folded), shingle_hashes(title, text));
+        }
     }
 
     #[test]

@@ -20,10 +20,11 @@ use crate::feeds::normalize::{normalize_feed, Item};
 use crate::feeds::parse::{parse_feed, ParseError};
 use crate::group_commit::{GroupCommit, Queued};
 use crate::matching::entities::Kind;
-use crate::matching::matcher::reference_terms;
+use crate::matching::matcher::terms_of_folded;
+use crate::matching::text::fold_into;
 use crate::matching::{CorpusStats, Draft, Explanation};
 use crate::metrics::Metrics;
-use crate::neardup::{fingerprint, fingerprint_batch, Fingerprint};
+use crate::neardup::{fingerprint, fingerprints_of_shingles, shingles_of_folded, Fingerprint};
 use crate::paraphrase::Report;
 use crate::store::{
     MatchRow, PollRecord, PollStatus, Store, StoreError, StoreTx, StoredAlert, StoredItem,
@@ -879,29 +880,48 @@ pub struct Prepared {
 
 /// [`Prepared`] for each of one feed's entries.
 pub fn prepare(ctx: &MatchContext, items: &[Item]) -> Vec<Prepared> {
-    let prints = fingerprint_batch(items.iter().map(|i| (i.title.as_str(), i.text.as_str())));
+    // Each entry is folded once, for its shingles and for its terms.
+    let mut folded = String::new();
+    let mut sets = Vec::with_capacity(items.len());
+    let mut drafted = Vec::with_capacity(items.len());
+    for item in items {
+        fold_item(&item.title, &item.text, &mut folded);
+        sets.push(shingles_of_folded(&folded));
+        drafted.push(drafts_and_terms(ctx, &item.title, &item.text, &folded));
+    }
     items
         .iter()
-        .zip(prints)
-        .map(|(item, print)| {
-            let (drafts, terms) = drafts_and_terms(ctx, &item.title, &item.text);
-            Prepared {
-                keys: ExactKeys::of(item),
-                print,
-                drafts,
-                terms,
-            }
+        .zip(fingerprints_of_shingles(sets))
+        .zip(drafted)
+        .map(|((item, print), (drafts, terms))| Prepared {
+            keys: ExactKeys::of(item),
+            print,
+            drafts,
+            terms,
         })
         .collect()
 }
 
+/// Folds an entry's title and then its text into `out` (cleared first):
+/// the fold of title + "\n" + text, which shingles and terms are read from.
+fn fold_item(title: &str, text: &str, out: &mut String) {
+    out.clear();
+    fold_into(title, out);
+    fold_into(text, out);
+}
+
 /// One draft per story and the item's vocabulary terms, from one pass over
-/// its words.
-fn drafts_and_terms(ctx: &MatchContext, title: &str, text: &str) -> (Vec<Draft>, Vec<String>) {
+/// its words (`folded` is [`fold_item`]'s).
+fn drafts_and_terms(
+    ctx: &MatchContext,
+    title: &str,
+    text: &str,
+    folded: &str,
+) -> (Vec<Draft>, Vec<String>) {
     if ctx.stories.is_empty() {
         return (Vec::new(), Vec::new());
     }
-    let doc = reference_terms(&[title, text]);
+    let doc = terms_of_folded(folded);
     let drafts = ctx
         .stories
         .iter()
@@ -927,7 +947,9 @@ pub fn match_item(
     now: i64,
 ) -> Result<MatchOutcome, StoreError> {
     let corpus = TxCorpus::new(tx);
-    let (drafts, terms) = drafts_and_terms(ctx, &item.title, &item.text);
+    let mut folded = String::new();
+    fold_item(&item.title, &item.text, &mut folded);
+    let (drafts, terms) = drafts_and_terms(ctx, &item.title, &item.text, &folded);
     let terms = count_doc.then_some(terms);
     let out = match_drafted(tx, ctx, &corpus, item, terms.as_deref(), &drafts, now)?;
     corpus.flush()?;

@@ -610,11 +610,17 @@ enum Hit {
 /// function words, cut to seven characters (a crude stemmer that works
 /// across the languages we read).
 pub fn reference_terms(texts: &[&str]) -> Reference {
-    let stop = stopwords();
     let mut folded = String::with_capacity(texts.iter().map(|t| t.len() + 2).sum());
     for t in texts {
         fold_into(t, &mut folded);
     }
+    terms_of_folded(&folded)
+}
+
+/// [`reference_terms`] of texts already folded, one `fold_into` after the
+/// other.
+pub fn terms_of_folded(folded: &str) -> Reference {
+    let stop = stopwords();
     // Stems borrow from the folded text and are counted in a map (fewer
     // string comparisons than sorting every occurrence); only distinct ones
     // are sorted and copied out.
