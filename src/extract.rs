@@ -133,7 +133,7 @@ pub(crate) fn nesting_depth(html: &str) -> usize {
     for tag in tags(html) {
         match tag {
             Tag::Open(name, self_closing) => {
-                if !self_closing && !VOID.contains(&name.as_str()) {
+                if !self_closing && !is_one_of(name, VOID) {
                     depth += 1;
                     max = max.max(depth);
                 }
@@ -166,14 +166,14 @@ pub(crate) fn flatten(html: &str) -> String {
             continue;
         }
         let (name, closing) = tag_name(tag);
-        if !closing && SKIPPED.contains(&name.as_str()) {
+        if !closing && is_one_of(name, SKIPPED) {
             let end = format!("</{name}");
             i = find_ascii_ci(&html[i..], &end)
                 .and_then(|e| html[i + e..].find('>').map(|g| i + e + g + 1))
                 .unwrap_or(html.len());
-        } else if name == "br" {
+        } else if name.eq_ignore_ascii_case("br") {
             out.push_str("<br>");
-        } else if BLOCKS.contains(&name.as_str()) {
+        } else if is_one_of(name, BLOCKS) {
             out.push_str("<p>");
         }
     }
@@ -181,13 +181,13 @@ pub(crate) fn flatten(html: &str) -> String {
     out
 }
 
-enum Tag {
-    Open(String, bool),
+enum Tag<'a> {
+    Open(&'a str, bool),
     Close,
 }
 
 /// The tags of `html` in one forward pass (never rescans: linear on any input).
-fn tags(html: &str) -> impl Iterator<Item = Tag> + '_ {
+fn tags(html: &str) -> impl Iterator<Item = Tag<'_>> + '_ {
     let mut pos = 0;
     std::iter::from_fn(move || loop {
         let start = pos + html.get(pos..)?.find('<')?;
@@ -206,22 +206,27 @@ fn tags(html: &str) -> impl Iterator<Item = Tag> + '_ {
     })
 }
 
-/// Lower-cased element name of a tag, and whether it is an end tag.
-fn tag_name(tag: &str) -> (String, bool) {
+/// Element name of a tag as written (ASCII letters and digits; compare it
+/// with [`is_one_of`]), and whether it is an end tag. A slice of the tag:
+/// every tag of every item's HTML passes here.
+fn tag_name(tag: &str) -> (&str, bool) {
     let inner = &tag[1..];
     let (closing, inner) = match inner.strip_prefix('/') {
         Some(r) => (true, r),
         None => (false, inner),
     };
     if !inner.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        return (String::new(), closing);
+        return ("", closing);
     }
-    let name = inner
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_lowercase();
-    (name, closing)
+    let end = inner
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(inner.len());
+    (&inner[..end], closing)
+}
+
+/// Whether an element name, in any case, is on a list of lower-case names.
+fn is_one_of(name: &str, list: &[&str]) -> bool {
+    list.iter().any(|n| n.eq_ignore_ascii_case(name))
 }
 
 fn find_ascii_ci(hay: &str, needle: &str) -> Option<usize> {
@@ -370,6 +375,18 @@ mod tests {
         assert_eq!(html_to_text(&html), "deep text");
         let hostile = "<p>".repeat(600) + "a<script>x</script>b<!-- c -->d<br/>e &amp; f";
         assert_eq!(html_to_text(&hostile), "abd\ne & f");
+    }
+
+    #[test]
+    fn tag_names_match_in_any_case() {
+        assert_eq!(
+            nesting_depth("<DIV><Div><div>x<BR><Img src=x></div></DIV></div>"),
+            3
+        );
+        assert_eq!(
+            flatten("<DIV>a<SCRIPT>x</script>b<Br>c<H2>d</h2><Span>e"),
+            "<p>ab<br>c<p>d<p>e"
+        );
     }
 
     #[test]
