@@ -293,11 +293,7 @@ impl Scratch {
 }
 
 /// Whether a name is a news outlet (attribution, not content).
-pub fn is_media(name: &str) -> bool {
-    is_media_in(name, &mut Scratch::default())
-}
-
-fn is_media_in(name: &str, scratch: &mut Scratch) -> bool {
+fn is_media(name: &str, scratch: &mut Scratch) -> bool {
     static SET: OnceLock<FxHashSet<String>> = OnceLock::new();
     folded_set(&SET, gazetteer::NEWS_MEDIA).contains(scratch.fold(name))
 }
@@ -313,7 +309,7 @@ pub fn mentions(text: &str) -> Vec<Mention> {
 pub fn mentions_in(sentences: &[&str]) -> Vec<Mention> {
     let mut scratch = Scratch::default();
     let mut out = raw_mentions(sentences, &mut scratch);
-    out.retain(|m| !is_media_in(&m.name, &mut scratch));
+    out.retain(|m| !is_media(&m.name, &mut scratch));
     out
 }
 

@@ -40,6 +40,7 @@ struct EntityInfo {
 /// A text's content-word stems with their counts, sorted by stem: the
 /// reference article as a BM25 query, or an item as the document it is
 /// compared with.
+///
 /// The distinct stems sit back to back in one string: an item has a few
 /// hundred, and one allocation each was a fifth of a cold poll's.
 #[derive(Debug, Clone, Default)]
