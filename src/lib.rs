@@ -37,3 +37,4 @@ pub mod store;
 pub mod stories;
 pub mod subscriptions;
 pub mod telemetry;
+pub mod tls;

@@ -258,8 +258,8 @@ impl Deliverer {
         policy: DeliveryConfig,
         user_agent: &str,
     ) -> Result<Deliverer, SinkError> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(crate::tls::client_config())
             .user_agent(user_agent)
             .timeout(policy.timeout)
             .connect_timeout(policy.timeout.min(Duration::from_secs(10)))

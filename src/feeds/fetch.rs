@@ -138,9 +138,6 @@ impl Fetcher {
         trusted: impl Iterator<Item = &'a Url>,
         feeds: &[FeedConfig],
     ) -> Result<Fetcher, FetchError> {
-        // reqwest is built without a default crypto provider; ring is lighter
-        // than aws-lc-rs. Installing twice is harmless (the first one stays).
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let guard = |extra: &mut dyn Iterator<Item = String>| {
             let mut allow_hosts = cfg.allow_hosts.clone();
             allow_hosts.extend(extra);
@@ -154,6 +151,7 @@ impl Fetcher {
         let guarded_client = |guard: &Arc<Guard>| {
             let redirect_guard = guard.clone();
             reqwest::Client::builder()
+                .tls_backend_preconfigured(crate::tls::client_config())
                 .user_agent(cfg.user_agent.clone())
                 .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
                 .timeout(cfg.timeout)

@@ -45,6 +45,26 @@ pub fn run(config: &Path, args: &[&str]) -> Output {
         .expect("storywatch runs")
 }
 
+/// As [`run`], with these variables set (`Some`) or removed (`None`).
+pub fn run_with_env(
+    config: &Path,
+    args: &[&str],
+    env: &[(&str, Option<&std::ffi::OsStr>)],
+) -> Output {
+    let mut cmd = storywatch();
+    for (k, v) in env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("storywatch runs")
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
