@@ -308,7 +308,7 @@ fn live_explanations(
 ) -> Result<Vec<(String, Explanation)>, CommandError> {
     let corpus = StoreCorpus(store);
     Ok(ctx
-        .stories
+        .stories()
         .iter()
         .map(|s| {
             (
@@ -487,10 +487,10 @@ pub fn rescore(
     let mut store = Store::open(&config.storage.path)?;
     let mut ctx = match_context(&mut store, config, apply)?;
     if let Some(id) = story {
-        if !ctx.stories.iter().any(|s| s.id == id) {
+        if !ctx.stories().iter().any(|s| s.id == id) {
             return Err(CommandError::Story(StoryError::Unknown(id.to_string())));
         }
-        ctx.stories.retain(|s| s.id == id);
+        ctx.stories_mut().retain(|s| s.id == id);
     }
     ctx.alert_max_age = Duration::from_secs(u32::MAX as u64);
     let now = Utc::now().timestamp();
@@ -503,7 +503,7 @@ pub fn rescore(
             .into_iter()
             .map(|(s, _, m, _)| (s, m))
             .collect();
-        for s in &ctx.stories {
+        for s in ctx.stories() {
             let ex = s
                 .matcher
                 .explain(&item.title, &item.text, &StoreCorpus(&store));

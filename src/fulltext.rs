@@ -57,7 +57,7 @@ pub fn wants_page(mode: FullText, ctx: &MatchContext, item: &Item) -> bool {
         return false;
     }
     let story_named = || {
-        ctx.stories
+        ctx.stories()
             .iter()
             .any(|s| s.matcher.worth_fetching(&item.title, &item.text))
     };

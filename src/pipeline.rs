@@ -3,7 +3,7 @@
 //! (items and the feed's new state) in one transaction.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
@@ -29,7 +29,7 @@ use crate::paraphrase::Report;
 use crate::store::{
     MatchRow, PollRecord, PollStatus, Store, StoreError, StoreTx, StoredAlert, StoredItem,
 };
-use crate::stories::Story;
+use crate::stories::{Story, StorySource};
 
 /// What can go wrong with one feed; never fatal for the others.
 #[derive(Debug, thiserror::Error)]
@@ -99,20 +99,104 @@ pub struct Pipeline {
 
 /// What matching needs beside the item: the stories and the alert policy.
 pub struct MatchContext {
-    pub stories: Vec<Story>,
-    /// Terms whose document frequency the store keeps (the stories' vocabulary).
-    pub vocabulary: rustc_hash::FxHashSet<String>,
+    /// The stories as read (files and store rows, checked). Their watchlists
+    /// and matchers are built by the first item that needs them: a poll that
+    /// finds nothing new never does, and building them was a tenth of such a
+    /// poll over 1,000 feeds (README Benchmarks, item 26).
+    sources: Vec<StorySource>,
+    built: OnceLock<Stories>,
     /// Items published longer ago than this raise no alert.
     pub alert_max_age: std::time::Duration,
     /// Shingle containment at or above which two items are copies.
     pub near_threshold: f64,
     /// How far back copies are looked for.
     pub dedup_window: std::time::Duration,
-    /// Fingerprints of the stories' reference articles: copies of them are
-    /// the story itself, not follow-ups.
-    pub reference_prints: Vec<(String, Fingerprint)>,
     /// Where alerts go: each new alert is queued for the sinks that take it.
     pub sinks: Vec<SinkConfig>,
+}
+
+/// The stories built from their sources, and what is derived from them.
+struct Stories {
+    list: Vec<Story>,
+    /// Terms whose document frequency the store keeps (the stories' vocabulary).
+    vocabulary: rustc_hash::FxHashSet<String>,
+    /// Fingerprints of the stories' reference articles: copies of them are
+    /// the story itself, not follow-ups.
+    reference_prints: Vec<(String, Fingerprint)>,
+}
+
+impl MatchContext {
+    pub fn new(
+        sources: Vec<StorySource>,
+        alert_max_age: std::time::Duration,
+        near_threshold: f64,
+        dedup_window: std::time::Duration,
+        sinks: Vec<SinkConfig>,
+    ) -> MatchContext {
+        MatchContext {
+            sources,
+            built: OnceLock::new(),
+            alert_max_age,
+            near_threshold,
+            dedup_window,
+            sinks,
+        }
+    }
+
+    /// Whether any story is configured or stored (known without building them).
+    pub fn has_stories(&self) -> bool {
+        !self.sources.is_empty()
+    }
+
+    pub fn stories(&self) -> &[Story] {
+        &self.built().list
+    }
+
+    pub fn vocabulary(&self) -> &rustc_hash::FxHashSet<String> {
+        &self.built().vocabulary
+    }
+
+    pub fn reference_prints(&self) -> &[(String, Fingerprint)] {
+        &self.built().reference_prints
+    }
+
+    /// The stories, for a command that narrows or adjusts them.
+    pub fn stories_mut(&mut self) -> &mut Vec<Story> {
+        self.built();
+        &mut self.built.get_mut().expect("built just now").list
+    }
+
+    /// Builds the stories on the blocking pool unless that is done: called
+    /// before async code that needs them, so no async worker builds them.
+    pub async fn ready(self: &Arc<Self>) -> Result<(), FeedError> {
+        if self.built.get().is_none() {
+            let ctx = self.clone();
+            on_cpu(move || {
+                ctx.built();
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    fn built(&self) -> &Stories {
+        self.built.get_or_init(|| {
+            let list: Vec<Story> = self.sources.iter().map(StorySource::build).collect();
+            let reference_prints = list
+                .iter()
+                .flat_map(|s| {
+                    s.articles.iter().filter_map(|a| {
+                        crate::neardup::fingerprint(&a.title, &a.text).map(|f| (s.id.clone(), f))
+                    })
+                })
+                .collect();
+            Stories {
+                vocabulary: crate::stories::vocabulary(&list),
+                list,
+                reference_prints,
+            }
+        })
+    }
 }
 
 impl Pipeline {
@@ -242,6 +326,9 @@ impl Pipeline {
                 let (mut items, repaired, hint) =
                     parse_in_background(bytes, content_type, final_url, now).await?;
                 report.repaired = repaired;
+                if !items.is_empty() {
+                    self.matching.ready().await?;
+                }
                 let kept = (feed.full_text == FullText::Off).then_some(slot);
                 let full = crate::fulltext::complete(self, feed, &mut items, now).await?;
                 let slot = match kept {
@@ -918,18 +1005,18 @@ fn drafts_and_terms(
     text: &str,
     folded: &str,
 ) -> (Vec<Draft>, Vec<String>) {
-    if ctx.stories.is_empty() {
+    if !ctx.has_stories() {
         return (Vec::new(), Vec::new());
     }
     let doc = terms_of_folded(folded);
     let drafts = ctx
-        .stories
+        .stories()
         .iter()
         .map(|s| s.matcher.draft_with(title, text, Some(&doc)))
         .collect();
     let terms = doc
         .terms()
-        .filter(|t| ctx.vocabulary.contains(*t))
+        .filter(|t| ctx.vocabulary().contains(*t))
         .map(str::to_string)
         .collect();
     (drafts, terms)
@@ -968,7 +1055,7 @@ pub fn match_drafted(
     now: i64,
 ) -> Result<MatchOutcome, StoreError> {
     let mut out = MatchOutcome::default();
-    if ctx.stories.is_empty() {
+    if !ctx.has_stories() {
         return Ok(out);
     }
     let count_doc = terms.is_some();
@@ -978,7 +1065,7 @@ pub fn match_drafted(
     // Only matched items are compared with the reference articles.
     let item_print = std::cell::OnceCell::new();
     let mut cluster_id = item.cluster_id;
-    for (story, draft) in ctx.stories.iter().zip(drafts) {
+    for (story, draft) in ctx.stories().iter().zip(drafts) {
         let ex = story.matcher.finish(draft, corpus);
         if ex.entities.is_empty() {
             continue;
@@ -1012,7 +1099,7 @@ pub fn match_drafted(
         tx.index_report_pairs(item.id, &story.id, published, comparable.then_some(&people))?;
         out.matches += 1;
         out.matched_stories.push(story.id.clone());
-        let copy_of_reference = ctx.reference_prints.iter().any(|(id, r)| {
+        let copy_of_reference = ctx.reference_prints().iter().any(|(id, r)| {
             id == &story.id
                 && item_print
                     .get_or_init(|| fingerprint(&item.title, &item.text))

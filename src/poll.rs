@@ -280,34 +280,25 @@ pub async fn poll_once(config: &Config, opts: &PollOptions) -> Result<PollSummar
     Ok(summary)
 }
 
-/// Loads the stories (config files and the store) and, unless this is a dry
-/// run, mirrors the config's reference articles into the store.
+/// Reads the stories (config files and the store) and, unless this is a dry
+/// run, mirrors the config's reference articles into the store. A story
+/// that cannot be read fails here; its matcher is built when first needed.
 pub fn match_context(
     store: &mut Store,
     config: &Config,
     write: bool,
 ) -> Result<MatchContext, StoryError> {
-    let stories = stories::load_stories(store, config)?;
+    let sources = stories::read_stories(store, config)?;
     if write {
-        stories::sync_config_articles(store, &stories, chrono::Utc::now().timestamp())?;
+        stories::sync_config_articles(store, &sources, chrono::Utc::now().timestamp())?;
     }
-    let reference_prints = stories
-        .iter()
-        .flat_map(|s| {
-            s.articles.iter().filter_map(|a| {
-                crate::neardup::fingerprint(&a.title, &a.text).map(|f| (s.id.clone(), f))
-            })
-        })
-        .collect();
-    Ok(MatchContext {
-        vocabulary: stories::vocabulary(&stories),
-        stories,
-        alert_max_age: config.alerts.max_age,
-        near_threshold: crate::neardup::containment_threshold(config.dedup.similarity),
-        dedup_window: config.dedup.window,
-        reference_prints,
-        sinks: config.sinks.clone(),
-    })
+    Ok(MatchContext::new(
+        sources,
+        config.alerts.max_age,
+        crate::neardup::containment_threshold(config.dedup.similarity),
+        config.dedup.window,
+        config.sinks.clone(),
+    ))
 }
 
 /// `--dry-run` must not create a database: with none on disk it polls

@@ -104,11 +104,11 @@ pub fn read_article(story: &str, path: &Path) -> Result<(String, String), StoryE
     Ok((title, text))
 }
 
-/// Mirrors the config's reference articles (as loaded) into the store, so
+/// Mirrors the config's reference articles (as read) into the store, so
 /// that a story's state lives with the items. Unchanged articles are no-ops.
 pub fn sync_config_articles(
     store: &mut Store,
-    stories: &[Story],
+    stories: &[StorySource],
     now: i64,
 ) -> Result<(), StoryError> {
     store.write(true, |tx| {
@@ -126,6 +126,14 @@ pub fn sync_config_articles(
 /// Config articles are read from their files; a missing file is an error
 /// naming the story and the path.
 pub fn load_stories(store: &Store, config: &Config) -> Result<Vec<Story>, StoryError> {
+    Ok(read_stories(store, config)?
+        .iter()
+        .map(StorySource::build)
+        .collect())
+}
+
+/// What [`load_stories`] reads, checked, without building anything.
+pub fn read_stories(store: &Store, config: &Config) -> Result<Vec<StorySource>, StoryError> {
     let mut ids: Vec<String> = config.stories.iter().map(|s| s.id.clone()).collect();
     for id in store.stored_story_ids()? {
         if !ids.contains(&id) {
@@ -133,11 +141,32 @@ pub fn load_stories(store: &Store, config: &Config) -> Result<Vec<Story>, StoryE
         }
     }
     ids.iter()
-        .map(|id| load_story(store, config.story(id), id))
+        .map(|id| read_story(store, config.story(id), id))
         .collect()
 }
 
 pub fn load_story(store: &Store, cfg: Option<&StoryConfig>, id: &str) -> Result<Story, StoryError> {
+    Ok(read_story(store, cfg, id)?.build())
+}
+
+/// A story's inputs: its articles (files read, store rows) and the names
+/// that emerged beside it. Reading them is cheap and is where a story can
+/// fail; building its watchlist and matcher from them is most of the cost
+/// and cannot fail, so a poll can leave it until an item needs matching.
+#[derive(Debug, Clone)]
+pub struct StorySource {
+    pub id: String,
+    cfg: Option<StoryConfig>,
+    pub articles: Vec<Article>,
+    /// Emerged entities: name and kind, as stored.
+    emerged: Vec<(String, String)>,
+}
+
+pub fn read_story(
+    store: &Store,
+    cfg: Option<&StoryConfig>,
+    id: &str,
+) -> Result<StorySource, StoryError> {
     let mut articles = Vec::new();
     let mut config_sources = HashSet::new();
     for path in cfg.map(|c| c.articles.as_slice()).unwrap_or(&[]) {
@@ -164,41 +193,55 @@ pub fn load_story(store: &Store, cfg: Option<&StoryConfig>, id: &str) -> Result<
     if articles.is_empty() && cfg.is_none_or(|c| c.entities.is_empty()) {
         return Err(StoryError::Unknown(id.to_string()));
     }
-    let texts: Vec<String> = articles
-        .iter()
-        .map(|a| format!("{}\n{}", a.title, a.text))
-        .collect();
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let derived = watchlist::derive(&refs);
-    let mut wl = match cfg {
-        Some(c) => watchlist::merge_config(derived, &c.entities, &c.events, &c.exclude),
-        None => derived,
-    };
-    let known = watchlist::index(&wl);
-    for (name, kind) in store.emerged_entities(id)? {
-        if known.contains_key(crate::matching::text::fold(&name).trim()) {
-            continue;
-        }
-        let kind = Kind::parse(&kind).unwrap_or(Kind::Other);
-        wl.entities.push(WatchEntity {
-            aliases: aliases_for(&name, kind),
-            name,
-            kind,
-            weight: EMERGED_WEIGHT,
-            origin: Origin::Emerged,
-            mentions: 0,
-        });
-    }
-    let threshold = cfg.map(|c| c.threshold).unwrap_or(DEFAULT_THRESHOLD);
-    let matcher = Matcher::new(id, threshold, &wl, &refs);
-    Ok(Story {
+    Ok(StorySource {
         id: id.to_string(),
-        threshold,
-        emerge_after: cfg.map(|c| c.emerge_after).unwrap_or(DEFAULT_EMERGE_AFTER),
-        watchlist: wl,
-        matcher,
+        cfg: cfg.cloned(),
         articles,
+        emerged: store.emerged_entities(id)?,
     })
+}
+
+impl StorySource {
+    /// The story's watchlist and compiled matcher.
+    pub fn build(&self) -> Story {
+        let (id, cfg) = (self.id.as_str(), self.cfg.as_ref());
+        let texts: Vec<String> = self
+            .articles
+            .iter()
+            .map(|a| format!("{}\n{}", a.title, a.text))
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let derived = watchlist::derive(&refs);
+        let mut wl = match cfg {
+            Some(c) => watchlist::merge_config(derived, &c.entities, &c.events, &c.exclude),
+            None => derived,
+        };
+        let known = watchlist::index(&wl);
+        for (name, kind) in &self.emerged {
+            if known.contains_key(crate::matching::text::fold(name).trim()) {
+                continue;
+            }
+            let kind = Kind::parse(kind).unwrap_or(Kind::Other);
+            wl.entities.push(WatchEntity {
+                aliases: aliases_for(name, kind),
+                name: name.clone(),
+                kind,
+                weight: EMERGED_WEIGHT,
+                origin: Origin::Emerged,
+                mentions: 0,
+            });
+        }
+        let threshold = cfg.map(|c| c.threshold).unwrap_or(DEFAULT_THRESHOLD);
+        let matcher = Matcher::new(id, threshold, &wl, &refs);
+        Story {
+            id: id.to_string(),
+            threshold,
+            emerge_after: cfg.map(|c| c.emerge_after).unwrap_or(DEFAULT_EMERGE_AFTER),
+            watchlist: wl,
+            matcher,
+            articles: self.articles.clone(),
+        }
+    }
 }
 
 /// The union of the stories' reference vocabularies (terms whose document

@@ -411,3 +411,46 @@ fn paraphrases_of_one_report_share_a_cluster() {
         "{listing}"
     );
 }
+
+/// A story's matcher is built when the first item needs it, but a story
+/// that cannot be read still stops the poll before any feed is fetched,
+/// naming the story and the file; and once it can be read, 304s alone
+/// leave the matching to the next poll with news.
+#[test]
+fn an_unreadable_story_stops_the_poll_before_any_fetch() {
+    let now = now_rfc2822();
+    let body = rss(&[item("f1", "Witkoff returns to Moscow for talks with Putin", "US envoy Steve Witkoff met Vladimir Putin in Moscow on Thursday. Dmitry Peskov said a ceasefire in Ukraine was discussed.", &now)]);
+    let server = TestServer::start(move |req| {
+        if req.header("if-none-match") == Some("\"v1\"") {
+            Response::new(304, "")
+        } else {
+            Response::new(200, body.clone()).header("ETag", "\"v1\"")
+        }
+    });
+    let s = setup(&server.url("/rss"), "");
+    let article = s.dir.join("reference.txt");
+    std::fs::rename(&article, s.dir.join("elsewhere.txt")).unwrap();
+    let out = run(&s.cfg, &["poll", "--json"]);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("talks") && err.contains("reference.txt"),
+        "{err}"
+    );
+    assert!(server.requests().is_empty(), "fetched before failing");
+
+    std::fs::rename(s.dir.join("elsewhere.txt"), &article).unwrap();
+    let j = poll_json(&run(&s.cfg, &["poll", "--json"]));
+    assert_eq!(
+        (j["items_new"].as_u64(), j["alerts"].as_u64()),
+        (Some(1), Some(1)),
+        "{j}"
+    );
+    let j = poll_json(&run(&s.cfg, &["poll", "--json"]));
+    assert_eq!(
+        (j["not_modified"].as_u64(), j["alerts"].as_u64()),
+        (Some(1), Some(0)),
+        "{j}"
+    );
+    assert_eq!(server.requests().len(), 2);
+}
