@@ -134,10 +134,12 @@ fn an_https_feed_whose_certificate_no_root_signs_fails_naming_the_certificate() 
 }
 
 /// Without any CA bundle (a minimal container), plain-HTTP feeds are still
-/// polled: the roots are only wanted for an HTTPS certificate.
+/// polled: the roots are only wanted for an HTTPS certificate, and an HTTPS
+/// feed fails saying that none were found.
 #[test]
 fn plain_http_feeds_need_no_ca_bundle() {
     let body = two_items();
+    let tls = tls_server(body.clone(), 1);
     let server = TestServer::start(move |_| {
         Response::new(200, body.as_str()).header("Content-Type", "application/rss+xml")
     });
@@ -146,8 +148,9 @@ fn plain_http_feeds_need_no_ca_bundle() {
     std::fs::write(
         &cfg,
         format!(
-            "[[feed]]\nname = \"plain\"\nurl = \"{}\"\n",
-            server.url("/rss")
+            "[[feed]]\nname = \"plain\"\nurl = \"{}\"\n\n[[feed]]\nname = \"secure\"\nurl = \"https://localhost:{}/rss\"\n",
+            server.url("/rss"),
+            tls.port()
         ),
     )
     .unwrap();
@@ -163,4 +166,8 @@ fn plain_http_feeds_need_no_ca_bundle() {
     let summary = poll_json(&out);
     assert_eq!(summary["fetched"], 1, "{summary}");
     assert_eq!(summary["items_new"], 2, "{summary}");
+    assert_eq!(summary["failed"], 1, "{summary}");
+    assert_eq!(summary["errors"][0]["feed"], "secure", "{summary}");
+    let error = summary["errors"][0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("No CA certificates"), "{error}");
 }
