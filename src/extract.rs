@@ -261,26 +261,64 @@ impl TextBuilder {
         self.bytes >= MAX_TEXT_BYTES
     }
 
+    /// Appends `t` with its whitespace collapsed. Runs of visible ASCII (most
+    /// of a news text) go in with one copy each; every other character takes
+    /// [`TextBuilder::push_char`], and both stop at the same byte as it alone
+    /// would (a test checks that).
     fn push_text(&mut self, t: &str) {
-        for c in t.chars() {
+        let bytes = t.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
             if self.full() {
                 return;
             }
-            if c.is_whitespace() || c == '\u{200b}' || c == '\u{feff}' {
-                self.pending_space = true;
-            } else if c == '\u{ad}' || c == '\u{2060}' {
-                // A soft hyphen or word joiner splits a word only for layout:
-                // "Ukrai\u{ad}ne" is "Ukraine" to a reader and to matching.
-            } else if !c.is_control() {
-                if self.pending_space && !self.current.is_empty() && !self.current.ends_with('\n') {
-                    self.current.push(' ');
-                    self.bytes += 1;
+            match bytes[i] {
+                b' ' => {
+                    self.pending_space = true;
+                    i += 1;
                 }
-                self.pending_space = false;
-                self.current.push(c);
-                self.bytes += c.len_utf8();
+                b if b.is_ascii_graphic() => {
+                    let run = bytes[i..]
+                        .iter()
+                        .position(|b| !b.is_ascii_graphic())
+                        .unwrap_or(bytes.len() - i);
+                    self.space_if_pending();
+                    // The first character goes in; each further one while not full.
+                    let room = MAX_TEXT_BYTES.saturating_sub(self.bytes).max(1);
+                    let end = i + run.min(room);
+                    self.current.push_str(&t[i..end]);
+                    self.bytes += end - i;
+                    i = end;
+                }
+                _ => {
+                    let c = t[i..].chars().next().expect("i is on a char boundary");
+                    self.push_char(c);
+                    i += c.len_utf8();
+                }
             }
         }
+    }
+
+    /// One character of text (the caller has checked [`TextBuilder::full`]).
+    fn push_char(&mut self, c: char) {
+        if c.is_whitespace() || c == '\u{200b}' || c == '\u{feff}' {
+            self.pending_space = true;
+        } else if c == '\u{ad}' || c == '\u{2060}' {
+            // A soft hyphen or word joiner splits a word only for layout:
+            // "Ukrai\u{ad}ne" is "Ukraine" to a reader and to matching.
+        } else if !c.is_control() {
+            self.space_if_pending();
+            self.current.push(c);
+            self.bytes += c.len_utf8();
+        }
+    }
+
+    fn space_if_pending(&mut self) {
+        if self.pending_space && !self.current.is_empty() && !self.current.ends_with('\n') {
+            self.current.push(' ');
+            self.bytes += 1;
+        }
+        self.pending_space = false;
     }
 
     fn line_break(&mut self) {
@@ -311,6 +349,82 @@ impl TextBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The char-by-char `push_text` that the ASCII runs replaced.
+    fn push_text_by_char(b: &mut TextBuilder, t: &str) {
+        for c in t.chars() {
+            if b.full() {
+                return;
+            }
+            b.push_char(c);
+        }
+    }
+
+    #[test]
+    fn ascii_runs_push_what_single_characters_would() {
+        let pieces = [
+            "Witkoff",
+            " ",
+            "  ",
+            "\t",
+            "\n",
+            "\r\n",
+            "\u{b}",
+            "\u{c}",
+            "\u{1c}",
+            "\u{0}",
+            "\u{7f}",
+            "Kyiv,",
+            "Путин",
+            "é",
+            "\u{ad}",
+            "\u{200b}",
+            "\u{feff}",
+            "\u{a0}",
+            "\u{2060}",
+            "—",
+            "🇺🇦",
+            "a",
+            "9",
+            "€21bn",
+            "\u{85}",
+            "\u{2028}",
+            ".",
+            "\"",
+            "x\u{301}",
+        ];
+        let mut seed = 0x5eed_u64;
+        for case in 0..3000 {
+            let mut t = String::new();
+            let n = (crate::matching::text::tests::xorshift(&mut seed) % 24) as usize;
+            for _ in 0..n {
+                let k = crate::matching::text::tests::xorshift(&mut seed) as usize % pieces.len();
+                t.push_str(pieces[k]);
+            }
+            // Some builders start next to the cap, to stop both at the same byte.
+            let start = match case % 3 {
+                0 => 0,
+                1 => MAX_TEXT_BYTES - (case % 17),
+                _ => MAX_TEXT_BYTES - 1,
+            };
+            let fresh = |pending| TextBuilder {
+                current: "lead".to_string(),
+                bytes: start,
+                pending_space: pending,
+                ..TextBuilder::default()
+            };
+            for pending in [false, true] {
+                let (mut fast, mut slow) = (fresh(pending), fresh(pending));
+                fast.push_text(&t);
+                push_text_by_char(&mut slow, &t);
+                assert_eq!(
+                    (&fast.current, fast.bytes, fast.pending_space),
+                    (&slow.current, slow.bytes, slow.pending_space),
+                    "{t:?} from {start}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn soft_hyphens_do_not_split_words() {
