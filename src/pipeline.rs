@@ -101,8 +101,8 @@ pub struct Pipeline {
 pub struct MatchContext {
     /// The stories as read (files and store rows, checked). Their watchlists
     /// and matchers are built by the first item that needs them: a poll that
-    /// finds nothing new never does, and building them was a tenth of such a
-    /// poll over 1,000 feeds (README Benchmarks, item 26).
+    /// finds nothing new never does, and building them was a fifth of the
+    /// instructions of such a poll over 1,000 feeds (README Benchmarks, item 26).
     sources: Vec<StorySource>,
     built: OnceLock<Stories>,
     /// Items published longer ago than this raise no alert.

@@ -162,6 +162,8 @@ pub struct StorySource {
     emerged: Vec<(String, String)>,
 }
 
+/// Reads and checks one story: its config articles, the articles and
+/// emerged names the store keeps for it.
 pub fn read_story(
     store: &Store,
     cfg: Option<&StoryConfig>,
