@@ -120,7 +120,9 @@ fn minhash(hashes: &[u64]) -> Option<Fingerprint> {
 fn lower_minima(hashes: &[u64], minima: &mut [u32; NUM_HASHES]) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512dq") {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+        {
             // SAFETY: the CPU has the features this function is compiled for.
             unsafe { lower_minima_avx512(hashes, minima) };
             return;
@@ -310,7 +312,9 @@ mod tests {
                     unsafe { lower_minima_avx2(&hashes, &mut avx2) };
                     assert_eq!(avx2, portable, "{n} hashes, AVX2");
                 }
-                if std::arch::is_x86_feature_detected!("avx512dq") {
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512dq")
+                {
                     let mut avx512 = [u32::MAX; NUM_HASHES];
                     // SAFETY: checked just above.
                     unsafe { lower_minima_avx512(&hashes, &mut avx512) };

@@ -1,12 +1,13 @@
-//! The TLS settings every HTTP client of the process shares.
+//! The TLS settings of the HTTP clients.
 //!
 //! reqwest builds a platform verifier per client, and that verifier reads
 //! and decodes the system's whole CA bundle when it is made: about 17
 //! million instructions each, for the feed, article-page and delivery
 //! clients, on every `storywatch poll`, that is a fifth of a poll that finds
 //! nothing new, and all of it wasted when no feed or sink uses HTTPS.
-//! Here the clients share one `rustls::ClientConfig` whose verifier loads
-//! the roots at the first certificate it checks, once for the process.
+//! Here a client's verifier loads the roots at the first certificate it
+//! checks. The clients of one [`crate::feeds::fetch::Fetcher`] share one
+//! config, and a new config (a reload of `run`) reads the roots afresh.
 
 use std::sync::{Arc, OnceLock};
 
@@ -15,32 +16,29 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-/// The shared client settings: ring, TLS 1.2 and 1.3, the platform's roots
-/// (loaded on first use), HTTP/2 offered before HTTP/1.1 as reqwest does.
+/// Client settings: ring, TLS 1.2 and 1.3, the platform's roots (loaded on
+/// first use), HTTP/2 offered before HTTP/1.1 as reqwest does.
 pub fn client_config() -> rustls::ClientConfig {
-    static CONFIG: OnceLock<rustls::ClientConfig> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
-                .with_safe_default_protocol_versions()
-                .expect("ring supports TLS 1.2 and 1.3")
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(LazyRoots::new(provider)))
-                .with_no_client_auth();
-            config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-            config
-        })
-        .clone()
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports TLS 1.2 and 1.3")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(LazyRoots::new(provider)))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config
 }
 
 /// The platform verifier, made when the first certificate needs checking.
-/// Handshake signatures need no roots, so they are checked with the
-/// provider's algorithms directly, as the platform verifier itself does.
+/// A failure to make it (no CA bundle, or one being rewritten) is not kept:
+/// the next certificate tries again. Handshake signatures need no roots, so
+/// they are checked with the provider's algorithms directly, as the platform
+/// verifier itself does.
 #[derive(Debug)]
 pub struct LazyRoots {
     provider: Arc<CryptoProvider>,
-    verifier: OnceLock<Result<rustls_platform_verifier::Verifier, rustls::Error>>,
+    verifier: OnceLock<rustls_platform_verifier::Verifier>,
 }
 
 impl LazyRoots {
@@ -57,10 +55,12 @@ impl LazyRoots {
     }
 
     fn verifier(&self) -> Result<&rustls_platform_verifier::Verifier, rustls::Error> {
-        self.verifier
-            .get_or_init(|| rustls_platform_verifier::Verifier::new(self.provider.clone()))
-            .as_ref()
-            .map_err(Clone::clone)
+        if let Some(v) = self.verifier.get() {
+            return Ok(v);
+        }
+        // Two first handshakes at once may both read the roots; one is kept.
+        let made = rustls_platform_verifier::Verifier::new(self.provider.clone())?;
+        Ok(self.verifier.get_or_init(|| made))
     }
 }
 
@@ -141,12 +141,13 @@ mod tests {
                 UnixTime::now(),
             )
             .unwrap_err();
-        // (A machine without a CA bundle fails the same check for that reason.)
-        assert!(
-            matches!(err, rustls::Error::InvalidCertificate(_))
-                || err.to_string().contains("No CA certificates"),
-            "{err:?}"
-        );
-        assert!(roots.loaded());
+        if matches!(err, rustls::Error::InvalidCertificate(_)) {
+            assert!(roots.loaded());
+        } else {
+            // A machine without a CA bundle fails the check for that reason,
+            // and the next certificate tries the roots again.
+            assert!(err.to_string().contains("No CA certificates"), "{err:?}");
+            assert!(!roots.loaded());
+        }
     }
 }

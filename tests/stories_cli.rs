@@ -414,8 +414,8 @@ fn paraphrases_of_one_report_share_a_cluster() {
 
 /// A story's matcher is built when the first item needs it, but a story
 /// that cannot be read still stops the poll before any feed is fetched,
-/// naming the story and the file; and once it can be read, 304s alone
-/// leave the matching to the next poll with news.
+/// naming the story and the file; once it can be read, the next poll
+/// matches, and a poll of 304s after it goes through.
 #[test]
 fn an_unreadable_story_stops_the_poll_before_any_fetch() {
     let now = now_rfc2822();

@@ -1,6 +1,6 @@
 //! HTTPS feeds against a real TLS server on 127.0.0.1 (rustls, with a test
-//! CA and a certificate for localhost in tests/fixtures/tls, valid until
-//! 2126). The CA roots are read when the first certificate is checked
+//! CA and a certificate for localhost in tests/fixtures/tls, valid from 2000
+//! to 2126). The CA roots are read when the first certificate is checked
 //! (src/tls.rs); these tests check that such a check still happens, with
 //! the roots the platform names (`SSL_CERT_FILE` here) and only those.
 
@@ -130,7 +130,11 @@ fn an_https_feed_whose_certificate_no_root_signs_fails_naming_the_certificate() 
     assert_eq!(summary["failed"], 1, "{summary}");
     assert_eq!(summary["items_new"], 0, "{summary}");
     let error = summary["errors"][0]["error"].as_str().unwrap_or_default();
-    assert!(error.contains("certificate"), "{error}");
+    // UnknownIssuer, or on a machine without any CA bundle, no roots at all.
+    assert!(
+        error.contains("UnknownIssuer") || error.contains("No CA certificates"),
+        "{error}"
+    );
 }
 
 /// Without any CA bundle (a minimal container), plain-HTTP feeds are still

@@ -138,6 +138,9 @@ impl Fetcher {
         trusted: impl Iterator<Item = &'a Url>,
         feeds: &[FeedConfig],
     ) -> Result<Fetcher, FetchError> {
+        // One TLS config for this fetcher's clients: its roots are read once,
+        // at the first HTTPS certificate any of them meets.
+        let tls = crate::tls::client_config();
         let guard = |extra: &mut dyn Iterator<Item = String>| {
             let mut allow_hosts = cfg.allow_hosts.clone();
             allow_hosts.extend(extra);
@@ -151,7 +154,7 @@ impl Fetcher {
         let guarded_client = |guard: &Arc<Guard>| {
             let redirect_guard = guard.clone();
             reqwest::Client::builder()
-                .tls_backend_preconfigured(crate::tls::client_config())
+                .tls_backend_preconfigured(tls.clone())
                 .user_agent(cfg.user_agent.clone())
                 .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
                 .timeout(cfg.timeout)
