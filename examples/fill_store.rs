@@ -97,7 +97,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         })?;
         n += batch;
-        if n % 100_000 == 0 || n == count {
+        if n.is_multiple_of(100_000) || n == count {
             eprintln!("{n} items stored ({:.0}s)", started.elapsed().as_secs_f64());
         }
     }
