@@ -36,21 +36,22 @@ pub fn client_config() -> rustls::ClientConfig {
 /// they are checked with the provider's algorithms directly, as the platform
 /// verifier itself does.
 #[derive(Debug)]
-pub struct LazyRoots {
+struct LazyRoots {
     provider: Arc<CryptoProvider>,
     verifier: OnceLock<rustls_platform_verifier::Verifier>,
 }
 
 impl LazyRoots {
-    pub fn new(provider: Arc<CryptoProvider>) -> LazyRoots {
+    fn new(provider: Arc<CryptoProvider>) -> LazyRoots {
         LazyRoots {
             provider,
             verifier: OnceLock::new(),
         }
     }
 
-    /// Whether the roots have been read (for tests).
-    pub fn loaded(&self) -> bool {
+    /// Whether the roots have been read.
+    #[cfg(test)]
+    fn loaded(&self) -> bool {
         self.verifier.get().is_some()
     }
 

@@ -37,12 +37,7 @@ pub fn storywatch() -> Command {
 
 /// Runs storywatch with `--config config` and `args`; returns the output.
 pub fn run(config: &Path, args: &[&str]) -> Output {
-    storywatch()
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .expect("storywatch runs")
+    run_with_env(config, args, &[])
 }
 
 /// As [`run`], with these variables set (`Some`) or removed (`None`).
