@@ -86,14 +86,14 @@ fn main() {
     let rounds = target / bytes_per_round + 1;
     // Warm up.
     for (t, x) in &items {
-        black_box(matcher.explain(t, x, &UniformCorpus));
+        black_box(matcher.explain(t, x, None, &UniformCorpus));
     }
     let start = Instant::now();
     let mut matched = 0usize;
     for _ in 0..rounds {
         for (t, x) in &items {
             if matcher
-                .explain(black_box(t), black_box(x), &UniformCorpus)
+                .explain(black_box(t), black_box(x), None, &UniformCorpus)
                 .is_match()
             {
                 matched += 1;

@@ -68,12 +68,12 @@ pub fn story_list(config: &Config) -> Result<String, CommandError> {
     for s in stories::load_stories(&store, config)? {
         let _ = writeln!(
             out,
-            "{}  threshold {:.2}  {} article(s)  {} entities  {} event types",
+            "{}  threshold {:.2}  {} article(s)  {} entities  {} terms",
             s.id,
             s.threshold,
             s.articles.len(),
             s.watchlist.entities.len(),
-            s.watchlist.events.len()
+            s.watchlist.terms.len()
         );
     }
     Ok(out)
@@ -96,6 +96,11 @@ pub async fn story_add(config: &Config, id: &str, source: &str) -> Result<String
     if title.is_empty() && text.is_empty() {
         return Err(CommandError::NotFound(format!("{source} has no text")));
     }
+    if !stories::has_names(&title, &text) {
+        return Err(CommandError::NotFound(format!(
+            "{source} names no person, place or organisation to watch for"
+        )));
+    }
     let mut store = Store::open(&config.storage.path)?;
     let source_key = if source.contains("://") {
         source.to_string()
@@ -110,12 +115,12 @@ pub async fn story_add(config: &Config, id: &str, source: &str) -> Result<String
     })?;
     let story = stories::load_story(&store, config.story(id), id)?;
     Ok(format!(
-        "{} article {:?} for story {} ({} entities, {} event types now)\n",
+        "{} article {:?} for story {} ({} entities, {} terms now)\n",
         if changed { "stored" } else { "unchanged:" },
         title,
         id,
         story.watchlist.entities.len(),
-        story.watchlist.events.len()
+        story.watchlist.terms.len()
     ))
 }
 
@@ -313,7 +318,8 @@ fn live_explanations(
         .map(|s| {
             (
                 s.id.clone(),
-                s.matcher.explain(&item.title, &item.text, &corpus),
+                s.matcher
+                    .explain(&item.title, &item.text, item.published_at, &corpus),
             )
         })
         .collect())
@@ -371,11 +377,14 @@ pub fn render_explanation(story: &str, ex: &Explanation) -> String {
             evs.join(", ")
         }
     );
+    if !ex.concepts.is_empty() {
+        let _ = writeln!(out, "    concepts: {}", ex.concepts.join(", "));
+    }
     let c = &ex.components;
     let _ = writeln!(
         out,
-        "    components: entities {:.2}, events {:.2}, together {:.2}, similarity {:.2}, focus {:.2}, gate {:.1}",
-        c.entities, c.events, c.cooccurrence, c.similarity, c.focus, c.gate
+        "    components: names {:.2}, rarest name {:.2}, similarity {:.2}, focus {:.2}, events {:.2}, time {:.2}, gate {:.1}",
+        c.entities, c.specificity, c.similarity, c.focus, c.events, c.time, c.gate
     );
     for s in &ex.snippets {
         let _ = writeln!(out, "    > {s}");
@@ -504,9 +513,12 @@ pub fn rescore(
             .map(|(s, _, m, _)| (s, m))
             .collect();
         for s in ctx.stories() {
-            let ex = s
-                .matcher
-                .explain(&item.title, &item.text, &StoreCorpus(&store));
+            let ex = s.matcher.explain(
+                &item.title,
+                &item.text,
+                item.published_at,
+                &StoreCorpus(&store),
+            );
             let was = before.iter().any(|(id, m)| id == &s.id && *m);
             if ex.is_match() && !was {
                 gained += 1;

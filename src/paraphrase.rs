@@ -6,7 +6,8 @@
 //! People the story itself is about (its reference article and config) say
 //! nothing here: every follow-up names them. Two reports are one only when
 //! they share at least [`MIN_SHARED_PEOPLE`] people *beyond* the story's own
-//! cast, at least one event type, and were published within [`SAME_DAY`].
+//! cast, at least one event type or concept of the story, and were published
+//! within [`SAME_DAY`].
 
 use std::collections::BTreeSet;
 
@@ -27,6 +28,7 @@ pub struct Report {
     pub published: i64,
     /// Folded surnames of the people named beside the story's own.
     pub people: BTreeSet<String>,
+    /// The config events and the concepts it shares with the story.
     pub events: BTreeSet<String>,
 }
 
@@ -50,7 +52,12 @@ impl Report {
         Report {
             published,
             people,
-            events: ex.events.iter().map(|e| e.name.clone()).collect(),
+            events: ex
+                .events
+                .iter()
+                .map(|e| e.name.clone())
+                .chain(ex.concepts.iter().map(|c| format!("~{c}")))
+                .collect(),
         }
     }
 
@@ -81,9 +88,9 @@ pub fn people(ex: &Explanation) -> BTreeSet<String> {
 }
 
 /// Whether a matched item could ever be found the same report as another:
-/// it needs two people and an event.
+/// it needs two people and an event or concept.
 pub fn comparable(ex: &Explanation, people: &BTreeSet<String>) -> bool {
-    people.len() >= MIN_SHARED_PEOPLE && !ex.events.is_empty()
+    people.len() >= MIN_SHARED_PEOPLE && !(ex.events.is_empty() && ex.concepts.is_empty())
 }
 
 /// The last word of a folded name: "Alexander Darchiev" and "Darchiev" meet.
@@ -137,6 +144,7 @@ mod tests {
                 mentions: 3,
             }],
             events: Vec::new(),
+            terms: Vec::new(),
             exclude: Vec::new(),
         };
         let hit = |n: &str| EntityHit {
@@ -153,6 +161,7 @@ mod tests {
             events: Vec::new(),
             snippets: Vec::new(),
             excluded_by: None,
+            concepts: Vec::new(),
             unknown_names: vec![("Alexander Vinnik".into(), Kind::Person)],
         };
         let r = Report::of(&ex, &cast(&wl), 0);

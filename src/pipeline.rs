@@ -1066,7 +1066,7 @@ pub fn match_drafted(
     let item_print = std::cell::OnceCell::new();
     let mut cluster_id = item.cluster_id;
     for (story, draft) in ctx.stories().iter().zip(drafts) {
-        let ex = story.matcher.finish(draft, corpus);
+        let ex = story.matcher.finish(draft, item.published_at, corpus);
         if ex.entities.is_empty() {
             continue;
         }
@@ -1304,11 +1304,7 @@ fn emerge(
     let mut alerts = Vec::new();
     for (name, kind) in &ex.unknown_names {
         // Countries and regions are in too much news to say what a story is.
-        if *kind == Kind::Other
-            || crate::matching::gazetteer::COUNTRIES
-                .iter()
-                .any(|(n, _, _)| n == name)
-        {
+        if *kind == Kind::Other || crate::matching::watchlist::is_country(name) {
             continue;
         }
         let seen =

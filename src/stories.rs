@@ -27,6 +27,11 @@ pub enum StoryError {
     },
     #[error("story {story}: reference article {} has no text", path.display())]
     EmptyArticle { story: String, path: PathBuf },
+    #[error(
+        "story {story}: reference article {} names no person, place or organisation to watch for",
+        path.display()
+    )]
+    NothingToMatch { story: String, path: PathBuf },
     #[error("no story {0:?} in the config or the store")]
     Unknown(String),
     #[error(transparent)]
@@ -87,7 +92,28 @@ pub fn article_from_text(raw: &str) -> (String, String) {
     (title, body.join("\n\n"))
 }
 
-pub fn read_article(story: &str, path: &Path) -> Result<(String, String), StoryError> {
+/// When a reference article was published, where it says (an HTML page's
+/// metadata), in Unix seconds.
+pub fn article_published(raw: &str) -> Option<i64> {
+    let head = raw.trim_start();
+    let head = head[..head.len().min(4096)].to_ascii_lowercase();
+    if !head.starts_with('<') || !(head.contains("<html") || head.contains("<head")) {
+        return None;
+    }
+    crate::article::extract_html(raw, None)
+        .published
+        .map(|t| t.timestamp())
+}
+
+/// Whether an article gives the matcher anything to look for: a name.
+pub fn has_names(title: &str, text: &str) -> bool {
+    !crate::matching::entities::mentions(&format!("{title}\n{text}")).is_empty()
+}
+
+/// Reads a reference article file: title, text and, where the page says,
+/// when it was published. A file with no text, or none that names anything,
+/// is refused naming the file.
+pub fn read_article(story: &str, path: &Path) -> Result<(String, String, Option<i64>), StoryError> {
     let bytes = std::fs::read(path).map_err(|source| StoryError::Read {
         story: story.to_string(),
         path: path.to_path_buf(),
@@ -101,7 +127,13 @@ pub fn read_article(story: &str, path: &Path) -> Result<(String, String), StoryE
             path: path.to_path_buf(),
         });
     }
-    Ok((title, text))
+    if !has_names(&title, &text) {
+        return Err(StoryError::NothingToMatch {
+            story: story.to_string(),
+            path: path.to_path_buf(),
+        });
+    }
+    Ok((title, text, article_published(&decoded.text)))
 }
 
 /// Mirrors the config's reference articles (as read) into the store, so
@@ -158,6 +190,9 @@ pub struct StorySource {
     pub id: String,
     cfg: Option<StoryConfig>,
     pub articles: Vec<Article>,
+    /// When the story happened: the config's `date`, else the earliest
+    /// publication date its article pages give.
+    pub date: Option<i64>,
     /// Emerged entities: name and kind, as stored.
     emerged: Vec<(String, String)>,
 }
@@ -171,8 +206,13 @@ pub fn read_story(
 ) -> Result<StorySource, StoryError> {
     let mut articles = Vec::new();
     let mut config_sources = HashSet::new();
+    let mut date = cfg.and_then(|c| c.date);
+    let dated_by_config = date.is_some();
     for path in cfg.map(|c| c.articles.as_slice()).unwrap_or(&[]) {
-        let (title, text) = read_article(id, path)?;
+        let (title, text, published) = read_article(id, path)?;
+        if let Some(p) = published {
+            date = Some(date.map_or(p, |d: i64| d.min(p)));
+        }
         let source = path.display().to_string();
         config_sources.insert(source.clone());
         articles.push(Article {
@@ -195,10 +235,14 @@ pub fn read_story(
     if articles.is_empty() && cfg.is_none_or(|c| c.entities.is_empty()) {
         return Err(StoryError::Unknown(id.to_string()));
     }
+    if dated_by_config {
+        date = cfg.and_then(|c| c.date);
+    }
     Ok(StorySource {
         id: id.to_string(),
         cfg: cfg.cloned(),
         articles,
+        date,
         emerged: store.emerged_entities(id)?,
     })
 }
@@ -234,7 +278,7 @@ impl StorySource {
             });
         }
         let threshold = cfg.map(|c| c.threshold).unwrap_or(DEFAULT_THRESHOLD);
-        let matcher = Matcher::new(id, threshold, &wl, &refs);
+        let matcher = Matcher::new(id, threshold, &wl, &refs).with_reference_time(self.date);
         Story {
             id: id.to_string(),
             threshold,

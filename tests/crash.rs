@@ -64,7 +64,7 @@ const OPENINGS: [&str; 4] = [
     "Steve Witkoff met Vladimir Putin again for talks on a ceasefire in Ukraine",
     "Kremlin spokesman Dmitry Peskov said the prisoner swap with Washington was followed by new talks",
     "Donald Trump said Steve Witkoff would press Vladimir Putin on the Ukraine ceasefire",
-    "Allies of Kyiv said the military aid pledge stands as Witkoff meets Putin",
+    "Allies of Kyiv said the military aid pledge stands as Steve Witkoff meets Vladimir Putin",
 ];
 
 /// The same feeds in every run: matching and unrelated items, all distinct.

@@ -118,6 +118,9 @@ pub struct StoryConfig {
     pub events: Vec<ConfigEvent>,
     pub exclude: Vec<String>,
     pub emerge_after: u32,
+    /// When the story happened (Unix seconds): the `date` key, else unset.
+    /// Items far from it in time score lower; unknown, time plays no part.
+    pub date: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -321,6 +324,7 @@ struct RawStory {
     #[serde(default)]
     exclude: Vec<Spanned<String>>,
     emerge_after: Option<Spanned<i64>>,
+    date: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -796,6 +800,19 @@ impl Validator<'_> {
                 Some(n) => *n.get_ref() as u32,
                 None => DEFAULT_EMERGE_AFTER,
             };
+            let date = st.date.as_ref().and_then(|d| {
+                let parsed = crate::feeds::dates::parse_date(d.get_ref()).map(|t| t.timestamp());
+                if parsed.is_none() {
+                    self.problem(
+                        d.span(),
+                        format!(
+                            "date {:?} is not a date (e.g. 2025-04-11 or an RFC 3339 time)",
+                            d.get_ref()
+                        ),
+                    );
+                }
+                parsed
+            });
             out.push(StoryConfig {
                 id,
                 articles,
@@ -809,6 +826,7 @@ impl Validator<'_> {
                     .filter(|x| !x.is_empty())
                     .collect(),
                 emerge_after,
+                date,
             });
         }
         out
@@ -1233,6 +1251,25 @@ mod tests {
         );
         let ps = problems("[[story]]\nid = \"x\"\n");
         assert!(ps[0].message.contains("needs"));
+    }
+
+    #[test]
+    fn a_story_date_is_a_date() {
+        let c =
+            load("[[story]]\nid = \"q\"\narticle = \"q.txt\"\ndate = \"2016-10-30\"\n").unwrap();
+        assert_eq!(
+            c.stories[0].date,
+            Some(
+                chrono::DateTime::parse_from_rfc3339("2016-10-30T00:00:00Z")
+                    .unwrap()
+                    .timestamp()
+            )
+        );
+        let c = load("[[story]]\nid = \"q\"\narticle = \"q.txt\"\n").unwrap();
+        assert_eq!(c.stories[0].date, None);
+        let ps = problems("[[story]]\nid = \"q\"\narticle = \"q.txt\"\ndate = \"last week\"\n");
+        assert_eq!(ps[0].key, "story[1].date", "{ps:?}");
+        assert!(ps[0].message.contains("not a date"), "{ps:?}");
     }
 
     #[test]

@@ -75,7 +75,7 @@ pub struct Known {
     pub kind: Kind,
 }
 
-/// Folded alias → gazetteer entry (countries, demonyms, cities, organisations, people).
+/// Folded alias → gazetteer entry (countries, demonyms, cities, organisations).
 pub fn known_names() -> &'static FxHashMap<String, Known> {
     static MAP: OnceLock<FxHashMap<String, Known>> = OnceLock::new();
     MAP.get_or_init(|| {
@@ -86,28 +86,21 @@ pub fn known_names() -> &'static FxHashMap<String, Known> {
                 m.entry(key).or_insert(Known { name, kind });
             }
         };
-        for (name, aliases) in gazetteer::KNOWN_PEOPLE {
-            add(name, name, Kind::Person);
-            for a in *aliases {
-                add(a, name, Kind::Person);
+        for c in gazetteer::countries() {
+            add(c.name, c.name, Kind::Place);
+            for a in c.aliases.iter().chain(c.demonyms.iter()) {
+                add(a, c.name, Kind::Place);
             }
         }
-        for (name, aliases, demonyms) in gazetteer::COUNTRIES {
-            add(name, name, Kind::Place);
-            for a in aliases.iter().chain(demonyms.iter()) {
-                add(a, name, Kind::Place);
-            }
-        }
-        for (name, aliases) in gazetteer::CITIES {
-            add(name, name, Kind::Place);
-            for a in *aliases {
-                add(a, name, Kind::Place);
-            }
-        }
-        for (name, aliases) in gazetteer::ORGANISATIONS {
-            add(name, name, Kind::Organisation);
-            for a in *aliases {
-                add(a, name, Kind::Organisation);
+        for (list, kind) in [
+            (gazetteer::cities(), Kind::Place),
+            (gazetteer::organisations(), Kind::Organisation),
+        ] {
+            for e in list {
+                add(e.name, e.name, kind);
+                for a in &e.aliases {
+                    add(a, e.name, kind);
+                }
             }
         }
         m
@@ -122,120 +115,51 @@ pub fn folded_set(
     cell.get_or_init(|| words.iter().map(|w| fold(w).trim().to_string()).collect())
 }
 
+/// Whether a folded word is one of the capitalised words that are not names.
+pub fn is_common_word(word_folded: &str) -> bool {
+    is_common(word_folded)
+}
+
 fn is_common(word_folded: &str) -> bool {
     static SET: OnceLock<FxHashSet<String>> = OnceLock::new();
-    folded_set(&SET, gazetteer::COMMON_CAPITALISED).contains(word_folded)
+    let set = folded_set(&SET, gazetteer::common_capitalised());
+    // An all-capital word keeps its acronym mark when folded ("PM", "EDT").
+    set.contains(word_folded) || set.contains(word_folded.trim_matches('_'))
 }
 
 fn is_cue(word_folded: &str) -> bool {
     static SET: OnceLock<FxHashSet<String>> = OnceLock::new();
-    folded_set(&SET, gazetteer::PERSON_CUES).contains(word_folded)
+    folded_set(&SET, gazetteer::person_cues()).contains(word_folded)
 }
 
-/// Title words that modify a cue ("Special Envoy", "Deputy Foreign Minister").
-const CUE_MODIFIERS: &[&str] = &[
-    "special",
-    "deputy",
-    "vice",
-    "foreign",
-    "defence",
-    "defense",
-    "prime",
-    "chief",
-    "senior",
-    "former",
-    "acting",
-    "interim",
-    "us",
-    "presidential",
-    "kremlin",
-    "white",
-    "house",
-    "state",
-    "top",
-    "lead",
-    "head",
-];
+fn is_cue_modifier(word_folded: &str) -> bool {
+    static SET: OnceLock<FxHashSet<String>> = OnceLock::new();
+    folded_set(&SET, gazetteer::cue_modifiers()).contains(word_folded)
+}
 
-/// Nouns that continue a title after its cue word.
-const TITLE_WORDS: &[&str] = &[
-    "state",
-    "staff",
-    "affairs",
-    "security",
-    "council",
-    "office",
-    "general",
-    "justice",
-    "interior",
-    "finance",
-    "treasury",
-    "commerce",
-    "energy",
-    "health",
-    "education",
-    "trade",
-    "economy",
-    "envoy",
-    "officer",
-    "commander",
-    "adviser",
-    "advisor",
-    "the",
-];
+fn is_title_word(word_folded: &str) -> bool {
+    static SET: OnceLock<FxHashSet<String>> = OnceLock::new();
+    folded_set(&SET, gazetteer::title_words()).contains(word_folded)
+}
 
-/// Lower-case words allowed inside a name ("Bank of England", "Ursula von der Leyen").
-const PARTICLES: &[&str] = &[
-    "of", "de", "da", "di", "del", "der", "den", "van", "von", "bin", "al", "la", "le", "du",
-    "dos", "das", "el", "y",
-];
+fn is_particle_folded(word_folded: &str) -> bool {
+    static SET: OnceLock<FxHashSet<String>> = OnceLock::new();
+    folded_set(&SET, gazetteer::particles()).contains(word_folded)
+}
 
-/// Words that end organisation or event names.
-const ORG_HEADS: &[&str] = &[
-    "library",
-    "summit",
-    "accords",
-    "accord",
-    "agreement",
-    "war",
-    "council",
-    "ministry",
-    "party",
-    "group",
-    "agency",
-    "bank",
-    "university",
-    "court",
-    "forum",
-    "union",
-    "committee",
-    "office",
-    "department",
-    "parliament",
-    "assembly",
-    "commission",
-    "corporation",
-    "company",
-    "institute",
-    "foundation",
-    "alliance",
-    "coalition",
-    "army",
-    "forces",
-    "command",
-    "service",
-    "news",
-    "times",
-    "post",
-    "press",
-    "conference",
-    "talks",
-    "treaty",
-    "fund",
-    "organisation",
-    "organization",
-    "association",
-];
+/// What a head word at the end of a name says the name is ("County" → a
+/// place), if it is one.
+pub fn head_kind(word_folded: &str) -> Option<Kind> {
+    static MAP: OnceLock<FxHashMap<String, Kind>> = OnceLock::new();
+    MAP.get_or_init(|| {
+        gazetteer::name_heads()
+            .iter()
+            .filter_map(|(w, k)| Some((fold(w).trim().to_string(), Kind::parse(k)?)))
+            .collect()
+    })
+    .get(word_folded)
+    .copied()
+}
 
 fn is_capitalised(word: &str) -> bool {
     word.chars().next().is_some_and(|c| c.is_uppercase())
@@ -251,13 +175,9 @@ fn strip_possessive(word: &str) -> (&str, bool) {
     (word, false)
 }
 
-/// Whether `word` is one of [`PARTICLES`], compared as `to_lowercase` would.
+/// Whether `word` is a particle of names (data/particles.txt), in any case.
 fn is_particle(word: &str) -> bool {
-    if word.is_ascii() {
-        // Lower-casing ASCII is ASCII's, and the particles are lower-case ASCII.
-        return PARTICLES.iter().any(|p| p.eq_ignore_ascii_case(word));
-    }
-    PARTICLES.contains(&word.to_lowercase().as_str())
+    is_particle_folded(&word.to_lowercase())
 }
 
 /// Buffers reused by the many small lookups of one text, so that folding a
@@ -295,7 +215,7 @@ impl Scratch {
 /// Whether a name is a news outlet (attribution, not content).
 fn is_media(name: &str, scratch: &mut Scratch) -> bool {
     static SET: OnceLock<FxHashSet<String>> = OnceLock::new();
-    folded_set(&SET, gazetteer::NEWS_MEDIA).contains(scratch.fold(name))
+    folded_set(&SET, gazetteer::news_media()).contains(scratch.fold(name))
 }
 
 /// Finds the proper-noun phrases of `text` (its first line counts as a
@@ -458,7 +378,7 @@ fn emit_run(
         // What precedes the cue may hold places or organisations ("Russian President").
         for (idx, w) in run[..c].iter().enumerate() {
             let f = scratch.fold(w);
-            if CUE_MODIFIERS.contains(&f) || is_cue(f) {
+            if is_cue_modifier(f) || is_cue(f) {
                 continue;
             }
             if let Some(k) = known.get(f) {
@@ -472,11 +392,7 @@ fn emit_run(
         let mut start = c + 1;
         while start < run.len() {
             let f = scratch.fold(run[start]);
-            if PARTICLES.contains(&f)
-                || CUE_MODIFIERS.contains(&f)
-                || TITLE_WORDS.contains(&f)
-                || is_cue(f)
-            {
+            if is_particle_folded(f) || is_cue_modifier(f) || is_title_word(f) || is_cue(f) {
                 start += 1;
             } else {
                 break;
@@ -569,7 +485,7 @@ fn emit_run(
             return;
         }
         let f = scratch.fold(w);
-        if is_common(f) || ORG_HEADS.contains(&f) {
+        if is_common(f) || head_kind(f).is_some() {
             return;
         }
         let kind = if w.chars().all(|c| c.is_uppercase() || !c.is_alphabetic()) {
@@ -585,24 +501,54 @@ fn emit_run(
         });
         return;
     }
-    let last = run.last().map_or("", |w| scratch.fold(w));
-    let kind = if ORG_HEADS.contains(&last) {
-        Kind::Other
-    } else if run.len() <= 4
-        && run.iter().all(|w| {
+    // "Lucia Ferretti of Norcia": a name, a particle, then a place the
+    // gazetteer knows or a name with a head word of its own. Unless a head
+    // word comes before the particle ("Bank of England", "University of
+    // Texas"), the two sides are two names.
+    if let Some(p) = run.iter().position(|w| w.eq_ignore_ascii_case("of")) {
+        let before_has_head = run[..p]
+            .iter()
+            .any(|w| head_kind(scratch.fold(w)).is_some());
+        if p > 0 && p + 1 < run.len() && !before_has_head {
+            let (left, right) = (run[..p].to_vec(), run[p + 1..].to_vec());
+            emit_run(&left, sentence, initial, known, scratch, out);
+            emit_run(&right, sentence, false, known, scratch, out);
+            return;
+        }
+    }
+    // Common words at the end ("Police Monday", "Smith Published") are not
+    // part of the name.
+    let mut end = run.len();
+    while end > 1 && {
+        let f = scratch.fold(run[end - 1]);
+        is_common(f) && head_kind(f).is_none()
+    } {
+        end -= 1;
+    }
+    if end < run.len() {
+        let kept = run[..end].to_vec();
+        emit_run(&kept, sentence, initial, known, scratch, out);
+        return;
+    }
+    // What the last head word says the name is; a name with none, of two
+    // to four plain words, is a person's.
+    let head = run.iter().rev().find_map(|w| head_kind(scratch.fold(w)));
+    let kind = match head {
+        Some(kind) => kind,
+        None if run.iter().all(|w| {
             w.chars()
                 .all(|c| c.is_alphabetic() || c == '-' || c == '\'')
-        })
-    {
-        Kind::Person
-    } else {
-        Kind::Other
+        }) =>
+        {
+            Kind::Person
+        }
+        None => Kind::Other,
     };
     out.push(Mention {
         name: run.join(" "),
         kind,
         sentence,
-        confident: false,
+        confident: head.is_some(),
     });
 }
 
@@ -644,7 +590,48 @@ mod tests {
         let n = names("Глава МИД России Сергей Лавров провел переговоры.");
         assert!(
             n.iter()
-                .any(|(n, k)| n == "Sergey Lavrov" && *k == Kind::Person),
+                .any(|(n, k)| n == "Сергей Лавров" && *k == Kind::Person),
+            "{n:?}"
+        );
+        assert!(
+            n.contains(&("Russian Foreign Ministry".into(), Kind::Organisation)),
+            "{n:?}"
+        );
+    }
+
+    #[test]
+    fn head_words_type_names_and_page_furniture_is_no_name() {
+        let n = names(
+            "Deputies were called to Countryfield Drive in Anderson County on Saturday. \
+             The Knox County Sheriff's Office said the victim was taken to Fort Sanders Hospital.",
+        );
+        for (name, kind) in [
+            ("Countryfield Drive", Kind::Place),
+            ("Anderson County", Kind::Place),
+            ("Fort Sanders Hospital", Kind::Place),
+        ] {
+            assert!(n.contains(&(name.to_string(), kind)), "{name}: {n:?}");
+        }
+        assert!(n.iter().all(|(_, k)| *k != Kind::Person), "{n:?}");
+        let n = names(
+            "Updated 4:15 PM EDT. Buy Photo Police said the man fled. Published Saturday by staff.",
+        );
+        assert!(n.is_empty(), "{n:?}");
+    }
+
+    #[test]
+    fn a_name_of_a_place_is_two_names() {
+        let n = names("The quake was felt by Lucia Ferretti of Norcia and the National Institute of Geophysics.");
+        assert!(
+            n.contains(&("Lucia Ferretti".into(), Kind::Person)),
+            "{n:?}"
+        );
+        assert!(n.iter().any(|(n, _)| n == "Norcia"), "{n:?}");
+        assert!(
+            n.contains(&(
+                "National Institute of Geophysics".into(),
+                Kind::Organisation
+            )),
             "{n:?}"
         );
     }

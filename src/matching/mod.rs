@@ -1,12 +1,11 @@
 //! Matching items against stories. Pure functions of their inputs: no I/O,
 //! no clock. `watchlist` derives what a story is about from its reference
 //! article; `matcher` compiles it into one automaton and explains each
-//! score; `score` is the formula; `entities`, `text`, `gazetteer` and
-//! `lexicon` are the language parts.
+//! score; `score` is the formula; `entities`, `text` and `gazetteer` (the
+//! data files of `data/`) are the language parts.
 
 pub mod entities;
 pub mod gazetteer;
-pub mod lexicon;
 pub mod matcher;
 pub mod scan;
 pub mod score;

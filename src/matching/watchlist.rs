@@ -7,9 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::entities::{known_names, mentions, Kind, Mention};
+use super::entities::{head_kind, known_names, mentions, Kind, Mention};
 use super::gazetteer;
-use super::lexicon;
 use super::text::{fold, to_cyrillic};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,17 +46,34 @@ pub struct WatchEntity {
 pub struct WatchEvent {
     pub id: String,
     pub name: String,
-    /// Word-stem patterns; see [`lexicon::EventType::triggers`].
+    /// Word-stem patterns: each is one or more space-separated stems, and
+    /// matches consecutive words of the folded text that start with them.
     pub triggers: Vec<String>,
     pub origin: Origin,
     /// Hits in the reference articles.
     pub mentions: u32,
 }
 
+/// A content word the story's reference articles use most: what the story is
+/// about beyond its names ("earthquake", "hired", "ceasefire"). How specific
+/// it is depends on the corpus, so the matcher weighs it when it scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchTerm {
+    /// The word as the article writes it most often.
+    pub word: String,
+    /// Its stem, as items are compared on.
+    pub stem: String,
+    pub mentions: u32,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Watchlist {
     pub entities: Vec<WatchEntity>,
+    /// Events the config lists (triggers written by the user).
     pub events: Vec<WatchEvent>,
+    /// The reference's most used content words, names left out.
+    #[serde(default)]
+    pub terms: Vec<WatchTerm>,
     /// Terms that veto a match on their own.
     pub exclude: Vec<String>,
 }
@@ -76,7 +92,7 @@ fn kind_weight(kind: Kind, name: &str) -> f64 {
 
 /// Whether a place name is a country's (countries are in most world news).
 pub fn is_country(name: &str) -> bool {
-    gazetteer::COUNTRIES.iter().any(|(n, _, _)| *n == name)
+    gazetteer::countries().iter().any(|c| c.name == name)
 }
 
 /// Sentences at or before this index are the title and lead.
@@ -150,25 +166,64 @@ pub fn derive(articles: &[&str]) -> Watchlist {
         .collect();
     entities.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.name.cmp(&b.name)));
 
-    let folded: Vec<String> = articles.iter().map(|a| fold(a)).collect();
-    let events = lexicon::EVENTS
-        .iter()
-        .filter_map(|ev| {
-            let hits: u32 = folded.iter().map(|f| count_triggers(f, ev.triggers)).sum();
-            (hits > 0).then(|| WatchEvent {
-                id: ev.id.to_string(),
-                name: ev.name.to_string(),
-                triggers: ev.triggers.iter().map(|t| t.to_string()).collect(),
-                origin: Origin::Article,
-                mentions: hits,
-            })
-        })
-        .collect();
+    let terms = salient_terms(articles, &entities);
     Watchlist {
         entities,
-        events,
+        events: Vec::new(),
+        terms,
         exclude: Vec::new(),
     }
+}
+
+/// How many salient words a watchlist keeps (its concepts come beside them).
+const SHOWN_TERMS: usize = 20;
+
+/// The reference's content words by use, without the words of its names.
+fn salient_terms(articles: &[&str], entities: &[WatchEntity]) -> Vec<WatchTerm> {
+    let refs = super::matcher::reference_terms(articles);
+    let name_words: std::collections::HashSet<String> = entities
+        .iter()
+        .flat_map(|e| {
+            fold(&e.name)
+                .split(' ')
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    // The surface word seen most often for each stem.
+    let mut surface: HashMap<String, HashMap<String, u32>> = HashMap::new();
+    for a in articles {
+        for w in fold(a).split(' ').filter(|w| w.chars().nth(3).is_some()) {
+            let stem = super::matcher::stem(w);
+            *surface
+                .entry(stem.to_string())
+                .or_default()
+                .entry(w.to_string())
+                .or_insert(0) += 1;
+        }
+    }
+    let terms: Vec<WatchTerm> = refs
+        .counted()
+        .filter(|(stem, _)| !name_words.iter().any(|w| w.starts_with(stem)))
+        .map(|(stem, n)| {
+            let word = surface
+                .get(stem)
+                .and_then(|m| m.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))))
+                .map(|(w, _)| w.clone())
+                .unwrap_or_else(|| stem.to_string());
+            WatchTerm {
+                word,
+                stem: stem.to_string(),
+                mentions: n,
+            }
+        })
+        .collect();
+    let (concepts, mut words): (Vec<WatchTerm>, Vec<WatchTerm>) =
+        terms.into_iter().partition(|t| t.stem.starts_with('~'));
+    words.sort_by(|a, b| b.mentions.cmp(&a.mentions).then(a.stem.cmp(&b.stem)));
+    words.truncate(SHOWN_TERMS);
+    words.extend(concepts);
+    words
 }
 
 /// Occurrences of any trigger (word-prefix sequences) in folded text.
@@ -197,39 +252,46 @@ pub fn count_triggers(folded: &str, triggers: &[&str]) -> u32 {
     n
 }
 
-/// Aliases from the gazetteer (spellings, translations, Cyrillic), plus for
-/// people their surname and a Cyrillic transliteration.
+/// Aliases from the gazetteer (spellings, translations), plus for people
+/// their surname and its Cyrillic transliteration. Places and organisations
+/// never get a part of their name as an alias: "County" or "Drive" alone
+/// names nothing.
 pub fn aliases_for(name: &str, kind: Kind) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let key = fold(name).trim().to_string();
     let canonical = known_names().get(&key).map(|k| k.name);
-    let lists = gazetteer::KNOWN_PEOPLE
-        .iter()
-        .map(|(n, a)| (*n, *a))
-        .chain(gazetteer::CITIES.iter().map(|(n, a)| (*n, *a)))
-        .chain(gazetteer::ORGANISATIONS.iter().map(|(n, a)| (*n, *a)));
-    for (n, aliases) in lists {
-        if Some(n) == canonical || n == name {
-            out.extend(aliases.iter().map(|a| a.to_string()));
+    let is_it = |n: &str| Some(n) == canonical || n == name;
+    for e in gazetteer::cities().iter().chain(gazetteer::organisations()) {
+        if is_it(e.name) {
+            out.extend(e.aliases.iter().map(|a| a.to_string()));
         }
     }
-    for (n, aliases, demonyms) in gazetteer::COUNTRIES {
-        if Some(*n) == canonical || *n == name {
-            out.extend(aliases.iter().chain(demonyms.iter()).map(|a| a.to_string()));
+    for c in gazetteer::countries() {
+        if is_it(c.name) {
+            out.extend(
+                c.aliases
+                    .iter()
+                    .chain(c.demonyms.iter())
+                    .map(|a| a.to_string()),
+            );
         }
     }
-    if kind == Kind::Person {
+    if kind == Kind::Person && !name.chars().any(is_cyrillic) {
         let parts: Vec<&str> = name.split_whitespace().collect();
-        if parts.len() > 1 {
-            let surname = parts[parts.len() - 1];
-            if surname.chars().count() >= 4 {
+        let surname = parts[parts.len().saturating_sub(1)..]
+            .first()
+            .copied()
+            .unwrap_or("");
+        let folded = fold(surname);
+        let folded = folded.trim();
+        let sound = surname.chars().count() >= 4
+            && head_kind(folded).is_none()
+            && !super::entities::is_common_word(folded);
+        if sound {
+            if parts.len() > 1 {
                 out.push(surname.to_string());
-                if !out.iter().any(|a| a.chars().any(is_cyrillic)) {
-                    out.push(to_cyrillic(surname));
-                }
             }
-        } else if name.chars().count() >= 4 && !out.iter().any(|a| a.chars().any(is_cyrillic)) {
-            out.push(to_cyrillic(name));
+            out.push(to_cyrillic(surname));
         }
     }
     let own = fold(name);
@@ -261,7 +323,9 @@ pub struct ConfigEvent {
 }
 
 /// Merges config entries over a derived watchlist: a config entity replaces
-/// the derived one of the same name (or alias), keeping derived aliases.
+/// the derived one of the same name, keeping its aliases, and never merges
+/// by alias (which would depend on the order of entries). A weight of 0
+/// removes the name from the story.
 pub fn merge_config(
     mut wl: Watchlist,
     entities: &[ConfigEntity],
@@ -270,13 +334,11 @@ pub fn merge_config(
 ) -> Watchlist {
     for ce in entities {
         let key = fold(&ce.name);
-        let names: Vec<String> = std::iter::once(key.clone())
-            .chain(ce.aliases.iter().map(|a| fold(a)))
-            .collect();
-        let existing = wl.entities.iter().position(|e| {
-            names.contains(&fold(&e.name)) || e.aliases.iter().any(|a| fold(a) == key)
-        });
+        let existing = wl.entities.iter().position(|e| fold(&e.name) == key);
         let derived = existing.map(|i| wl.entities.remove(i));
+        if ce.weight == Some(0.0) {
+            continue;
+        }
         let kind = ce
             .kind
             .or(derived.as_ref().map(|d| d.kind))
@@ -366,6 +428,20 @@ pub fn render(wl: &Watchlist) -> String {
             }
         ));
     }
+    let (concepts, words): (Vec<&WatchTerm>, Vec<&WatchTerm>) =
+        wl.terms.iter().partition(|t| t.stem.starts_with('~'));
+    let list = |ts: &[&WatchTerm]| {
+        ts.iter()
+            .map(|t| t.word.trim_start_matches('~'))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !words.is_empty() {
+        out.push_str(&format!("terms: {}\n", list(&words)));
+    }
+    if !concepts.is_empty() {
+        out.push_str(&format!("concepts: {}\n", list(&concepts)));
+    }
     if !wl.exclude.is_empty() {
         out.push_str(&format!("exclude: {}\n", wl.exclude.join(", ")));
     }
@@ -382,4 +458,89 @@ pub fn index(wl: &Watchlist) -> HashMap<String, usize> {
         }
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARTICLE: &str = "Quake near Norcia\n\
+        A magnitude 6.5 earthquake struck near Norcia on Sunday, said Lucia Ferretti of the \
+        National Institute of Geophysics. Lucia Ferretti said aftershocks would follow. \
+        Residents of Norcia slept outside.";
+
+    fn entity(name: &str, kind: Option<Kind>, weight: Option<f64>) -> ConfigEntity {
+        ConfigEntity {
+            name: name.into(),
+            aliases: Vec::new(),
+            kind,
+            weight,
+        }
+    }
+
+    #[test]
+    fn derived_names_are_typed_and_aliased_by_evidence() {
+        let wl = derive(&[ARTICLE]);
+        let get = |n: &str| wl.entities.iter().find(|e| e.name == n);
+        let person = get("Lucia Ferretti").expect("the person");
+        assert_eq!(person.kind, Kind::Person);
+        assert!(
+            person.aliases.contains(&"Ferretti".to_string()),
+            "{person:?}"
+        );
+        let org = get("National Institute of Geophysics").expect("the institute");
+        assert_eq!(org.kind, Kind::Organisation);
+        assert!(org.aliases.is_empty(), "{org:?}");
+        assert!(get("Norcia").is_some(), "{:?}", wl.entities);
+        let words: Vec<&str> = wl.terms.iter().map(|t| t.word.as_str()).collect();
+        assert!(words.contains(&"earthquake"), "{words:?}");
+        assert!(
+            wl.terms.iter().any(|t| t.stem == "~earthquake"),
+            "{words:?}"
+        );
+    }
+
+    #[test]
+    fn config_entries_merge_by_name_in_any_order_and_weight_zero_removes() {
+        let wl = derive(&[ARTICLE]);
+        let a = merge_config(
+            wl.clone(),
+            &[
+                entity("Norcia", Some(Kind::Place), None),
+                entity("Ferretti", Some(Kind::Person), None),
+            ],
+            &[],
+            &[],
+        );
+        let b = merge_config(
+            wl.clone(),
+            &[
+                entity("Ferretti", Some(Kind::Person), None),
+                entity("Norcia", Some(Kind::Place), None),
+            ],
+            &[],
+            &[],
+        );
+        let names = |w: &Watchlist| {
+            let mut n: Vec<(String, Kind)> = w
+                .entities
+                .iter()
+                .map(|e| (e.name.clone(), e.kind))
+                .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names(&a), names(&b));
+        // "Ferretti" is an alias of the derived person, not its name: both stay.
+        assert!(a.entities.iter().any(|e| e.name == "Lucia Ferretti"));
+        assert!(a
+            .entities
+            .iter()
+            .any(|e| e.name == "Ferretti" && e.origin == Origin::Config));
+        let norcia = a.entities.iter().find(|e| e.name == "Norcia").unwrap();
+        assert_eq!((norcia.kind, norcia.origin), (Kind::Place, Origin::Config));
+
+        let removed = merge_config(wl, &[entity("lucia ferretti", None, Some(0.0))], &[], &[]);
+        assert!(!removed.entities.iter().any(|e| e.name == "Lucia Ferretti"));
+    }
 }
