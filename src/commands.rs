@@ -537,20 +537,37 @@ pub fn rescore(
             }
         }
     }
-    let mut queued = 0;
-    if apply {
-        queued = store.write(true, |tx| {
-            let mut n = 0;
-            for item in &items {
-                n += match_item(tx, &ctx, item, false, now)?.alerts;
-            }
-            Ok(n)
-        })?;
+    // The dry run is the same transaction rolled back, so it lists exactly
+    // the alerts --apply queues.
+    let raised = store.write(apply, |tx| {
+        let mut raised = Vec::new();
+        for item in &items {
+            raised.extend(match_item(tx, &ctx, item, false, now)?.raised);
+        }
+        Ok(raised)
+    })?;
+    for r in &raised {
+        let _ = writeln!(
+            out,
+            "  {} {:<10} {:<16} {}  {}",
+            if apply { "queued" } else { "would queue" },
+            r.kind,
+            r.story,
+            r.score.map_or("    ".to_string(), |s| format!("{s:.2}")),
+            r.title
+        );
     }
     let head = format!(
         "{} stored item(s) rescored: {gained} would alert now that did not, {lost} no longer would{}\n",
         items.len(),
-        if apply { format!("; applied, {queued} alert(s) queued") } else { " (dry run; --apply to queue)".to_string() }
+        if apply {
+            format!("; applied, {} alert(s) queued", raised.len())
+        } else {
+            format!(
+                "; {} alert(s) would be queued (dry run; --apply to queue)",
+                raised.len()
+            )
+        }
     );
     Ok(head + &out)
 }

@@ -1073,7 +1073,7 @@ pub fn match_drafted(
         // Only a match's row is ever read back (reports, clusters, rescore,
         // pruning); `explain` recomputes the rest. A new item that does not
         // match therefore writes nothing: the rows cost a third of a cold
-        // poll's writes (README Benchmarks, session 13). A stored item that
+        // poll's writes. A stored item that
         // no longer matches loses its row and its report pairs.
         if !ex.is_match() {
             if !count_doc {
@@ -1121,7 +1121,11 @@ pub fn match_drafted(
             // again only when it names story people, organisations or events
             // the cluster's alerts did not (kind `update`).
             let earlier = tx.cluster_alert_payloads(&story.id, cluster_id)?;
-            let kind = if earlier.is_empty() {
+            // A stored item matched again (rescore) never alerts a story it
+            // already alerted: tuning a story does not notify people twice.
+            let kind = if !count_doc && tx.item_alerted(&story.id, item.id)? {
+                None
+            } else if earlier.is_empty() {
                 Some("followup")
             } else {
                 let known: std::collections::HashSet<String> = earlier
@@ -1179,9 +1183,13 @@ pub fn match_drafted(
                 }
             }
         }
-        let emerged = emerge(tx, ctx, story, item, &ex, now)?;
-        out.alerts += emerged.len();
-        out.raised.extend(emerged);
+        // Names are learned only beside confident follow-ups: a name seen
+        // beside borderline matches may well be another story's.
+        if ex.score >= crate::stories::CONFIDENT_SCORE {
+            let emerged = emerge(tx, ctx, story, item, &ex, now)?;
+            out.alerts += emerged.len();
+            out.raised.extend(emerged);
+        }
     }
     Ok(out)
 }
@@ -1262,6 +1270,7 @@ fn match_alert(
             entities: ex.entities.clone(),
             events: ex.events.clone(),
             new_entities: Vec::new(),
+            concepts: ex.concepts.clone(),
         },
         snippets: ex.snippets.clone(),
         components: Some(ex.components),
@@ -1331,6 +1340,7 @@ fn emerge(
                     kind: kind.as_str().to_string(),
                     items,
                 }],
+                concepts: Vec::new(),
             },
             snippets: Vec::new(),
             components: None,

@@ -16,6 +16,10 @@ use crate::store::{Store, StoreError};
 /// Weight of a name that emerged from follow-ups: it helps, never carries a match alone.
 pub const EMERGED_WEIGHT: f64 = 0.35;
 
+/// The score from which a follow-up is confident enough for the names beside
+/// it to count toward emerging (z ≥ 2.8 in the score's logistic model).
+pub const CONFIDENT_SCORE: f64 = 0.8;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoryError {
     #[error("story {story}: cannot read reference article {}: {source}", path.display())]
@@ -232,7 +236,7 @@ pub fn read_story(
             });
         }
     }
-    if articles.is_empty() && cfg.is_none_or(|c| c.entities.is_empty()) {
+    if articles.is_empty() && cfg.is_none_or(|c| c.entities.is_empty() && c.query.is_none()) {
         return Err(StoryError::Unknown(id.to_string()));
     }
     if dated_by_config {
@@ -256,12 +260,31 @@ impl StorySource {
             .iter()
             .map(|a| format!("{}\n{}", a.title, a.text))
             .collect();
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let mut refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let derived = watchlist::derive(&refs);
         let mut wl = match cfg {
             Some(c) => watchlist::merge_config(derived, &c.entities, &c.events, &c.exclude),
             None => derived,
         };
+        // A query's names join as config entries; its words and names are
+        // what the story's terms are compared on, beside any article.
+        let query_text;
+        if let Some(q) = cfg.and_then(|c| c.query.as_deref()) {
+            let (names, terms, exclude) = watchlist::parse_query(q);
+            let known = watchlist::index(&wl);
+            let new: Vec<_> = names
+                .iter()
+                .filter(|n| !known.contains_key(crate::matching::text::fold(&n.name).trim()))
+                .cloned()
+                .collect();
+            wl = watchlist::merge_config(wl, &new, &[], &exclude);
+            let listed: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
+            query_text = format!("{}\n{terms}", listed.join(", "));
+            refs.push(&query_text);
+            if wl.terms.is_empty() {
+                wl.terms = watchlist::derive(&[&query_text]).terms;
+            }
+        }
         let known = watchlist::index(&wl);
         for (name, kind) in &self.emerged {
             if known.contains_key(crate::matching::text::fold(name).trim()) {

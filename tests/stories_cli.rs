@@ -157,14 +157,31 @@ fn old_items_are_matched_but_only_rescore_raises_them() {
     assert!(alerts(&s.cfg).is_empty());
 
     // A dry run shows nothing new (the match is stored); --apply raises the old item on purpose.
+    // The dry run lists exactly what --apply queues, and queues nothing.
     let out = stdout(&run(&s.cfg, &["rescore"]));
     assert!(out.contains("0 would alert now"), "{out}");
+    assert!(out.contains("1 alert(s) would be queued"), "{out}");
+    assert!(out.contains("would queue followup"), "{out}");
+    assert!(alerts(&s.cfg).is_empty());
     let out = stdout(&run(&s.cfg, &["rescore", "--apply"]));
     assert!(out.contains("1 alert(s) queued"), "{out}");
+    assert!(out.contains("queued followup"), "{out}");
     assert_eq!(alerts(&s.cfg).len(), 1);
     // Applying again changes nothing: alert ids are stable.
     let out = stdout(&run(&s.cfg, &["rescore", "--apply"]));
     assert!(out.contains("0 alert(s) queued"), "{out}");
+    // A tuned story (a name added) does not notify the alerted item again.
+    let cfg = std::fs::read_to_string(&s.cfg).unwrap().replace(
+        "article = \"reference.txt\"",
+        "article = \"reference.txt\"\nentities = [ { name = \"Ceasefire Envoy Office\", aliases = [\"St Petersburg\"], kind = \"organisation\" } ]",
+    );
+    let tuned = s.dir.join("tuned.toml");
+    std::fs::write(&tuned, cfg).unwrap();
+    let dry = stdout(&run(&tuned, &["rescore"]));
+    assert!(dry.contains("0 alert(s) would be queued"), "{dry}");
+    let out = stdout(&run(&tuned, &["rescore", "--apply"]));
+    assert!(out.contains("0 alert(s) queued"), "{out}");
+    assert_eq!(alerts(&s.cfg).len(), 1);
 
     // Tightening the story shows what would no longer match.
     let cfg = std::fs::read_to_string(&s.cfg).unwrap().replace(
@@ -486,4 +503,47 @@ fn an_unreadable_story_stops_the_poll_before_any_fetch() {
         "{j}"
     );
     assert_eq!(server.requests().len(), 2);
+}
+
+/// A story written as a query, with no article: its names and words are
+/// what it watches for, and `-word` excludes.
+#[test]
+fn a_story_can_start_from_a_query() {
+    let now = now_rfc2822();
+    let body = rss(&[
+        item("q1", "Witkoff and Putin agree to keep talking on a ceasefire", "US envoy Steve Witkoff met Vladimir Putin in Moscow; both sides said ceasefire talks on Ukraine would go on.", &now),
+        item("q2", "Witkoff in Doha for Gaza talks", "Steve Witkoff joined ceasefire talks on Gaza in Doha with Vladimir Putin's envoy watching.", &now),
+        item("q3", "Council approves a new library", "The town council approved plans for a new library on Main Street.", &now),
+    ]);
+    let server = TestServer::start(move |_| Response::new(200, body.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("storywatch.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[story]]\nid = \"talks\"\nquery = '\"Steve Witkoff\" \"Vladimir Putin\" Ukraine ceasefire talks -Gaza'\n\n\
+             [[feed]]\nname = \"news\"\nurl = \"{}\"\n",
+            server.url("/rss")
+        ),
+    )
+    .unwrap();
+    let show = stdout(&run(&cfg, &["story", "show", "talks"]));
+    assert!(
+        show.contains("Steve Witkoff")
+            && show.contains("Vladimir Putin")
+            && show.contains("exclude: Gaza"),
+        "{show}"
+    );
+    let j = poll_json(&run(&cfg, &["poll", "--json"]));
+    assert_eq!(j["failed"], 0, "{j}");
+    let titles: Vec<String> = alerts(&cfg)
+        .iter()
+        .filter(|a| a["kind"] == "followup")
+        .map(|a| a["item"]["title"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        titles,
+        ["Witkoff and Putin agree to keep talking on a ceasefire"],
+        "{titles:?}"
+    );
 }

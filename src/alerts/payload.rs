@@ -23,7 +23,7 @@ pub struct AlertPayload {
     pub item: Option<AlertItem>,
     pub matched: Matched,
     pub snippets: Vec<String>,
-    /// Each part of the score; see ARCHITECTURE.md.
+    /// What each signal added to the score; see docs/matching.md.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub components: Option<Components>,
     pub cluster: Option<Cluster>,
@@ -60,6 +60,9 @@ pub struct Matched {
     pub entities: Vec<EntityHit>,
     pub events: Vec<EventHit>,
     pub new_entities: Vec<NewEntity>,
+    /// Concepts the item shares with the story (data/concepts.txt).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub concepts: Vec<String>,
 }
 
 impl Matched {

@@ -121,6 +121,9 @@ pub struct StoryConfig {
     /// When the story happened (Unix seconds): the `date` key, else unset.
     /// Items far from it in time score lower; unknown, time plays no part.
     pub date: Option<i64>,
+    /// A search-style query ("\"Steve Witkoff\" Putin ceasefire -Gaza") the
+    /// story starts from, beside or instead of an article.
+    pub query: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -325,6 +328,7 @@ struct RawStory {
     exclude: Vec<Spanned<String>>,
     emerge_after: Option<Spanned<i64>>,
     date: Option<Spanned<String>>,
+    query: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -723,10 +727,22 @@ impl Validator<'_> {
                     articles.push(base_dir.join(a.get_ref().trim()));
                 }
             }
-            if articles.is_empty() && st.entities.is_empty() {
+            let query = st.query.as_ref().and_then(|q| {
+                let text = q.get_ref().trim();
+                if crate::matching::watchlist::parse_query(text).0.is_empty() {
+                    self.problem(
+                        q.span(),
+                        "a query needs at least one name (a capitalised word or a \"quoted phrase\")",
+                    );
+                    None
+                } else {
+                    Some(text.to_string())
+                }
+            });
+            if articles.is_empty() && st.entities.is_empty() && st.query.is_none() {
                 self.problem(
                     st.id.span(),
-                    "a story needs `article`, `articles` or `entities`",
+                    "a story needs `article`, `articles`, `query` or `entities`",
                 );
             }
             let threshold = match st.threshold {
@@ -827,6 +843,7 @@ impl Validator<'_> {
                     .collect(),
                 emerge_after,
                 date,
+                query,
             });
         }
         out
@@ -1251,6 +1268,18 @@ mod tests {
         );
         let ps = problems("[[story]]\nid = \"x\"\n");
         assert!(ps[0].message.contains("needs"));
+    }
+
+    #[test]
+    fn a_story_may_start_from_a_query() {
+        let c = load("[[story]]\nid = \"q\"\nquery = '\"Steve Witkoff\" Putin ceasefire -Gaza'\n")
+            .unwrap();
+        assert_eq!(
+            c.stories[0].query.as_deref(),
+            Some("\"Steve Witkoff\" Putin ceasefire -Gaza")
+        );
+        let ps = problems("[[story]]\nid = \"q\"\nquery = \"ceasefire talks\"\n");
+        assert_eq!(ps[0].key, "story[1].query", "{ps:?}");
     }
 
     #[test]

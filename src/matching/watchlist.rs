@@ -307,6 +307,71 @@ fn is_cyrillic(c: char) -> bool {
     ('\u{0400}'..='\u{04ff}').contains(&c)
 }
 
+/// A search-style query split into names (quoted phrases, runs of
+/// capitalised words), the terms it is about (other words) and exclude terms
+/// (words after `-`), as a Google Alerts user writes one.
+pub fn parse_query(query: &str) -> (Vec<ConfigEntity>, String, Vec<String>) {
+    let (mut names, mut terms, mut exclude) = (Vec::new(), Vec::new(), Vec::new());
+    let mut run: Vec<&str> = Vec::new();
+    let flush = |run: &mut Vec<&str>, names: &mut Vec<String>| {
+        if !run.is_empty() {
+            names.push(run.join(" "));
+            run.clear();
+        }
+    };
+    let mut rest = query;
+    while let Some(c) = rest.chars().next() {
+        if c == '"' {
+            flush(&mut run, &mut names);
+            let inner = &rest[1..];
+            let end = inner.find('"').unwrap_or(inner.len());
+            let phrase = inner[..end].trim();
+            if !phrase.is_empty() {
+                names.push(phrase.to_string());
+            }
+            rest = inner.get(end + 1..).unwrap_or("");
+            continue;
+        }
+        let end = rest.find([' ', '"']).unwrap_or(rest.len());
+        let word = rest[..end].trim_matches(|c: char| !c.is_alphanumeric() && c != '-');
+        rest = rest[end..].trim_start_matches(' ');
+        if word.is_empty() {
+            continue;
+        }
+        if let Some(x) = word.strip_prefix('-') {
+            flush(&mut run, &mut names);
+            if !x.is_empty() {
+                exclude.push(x.to_string());
+            }
+        } else if word.chars().next().is_some_and(char::is_uppercase) {
+            run.push(word);
+        } else {
+            flush(&mut run, &mut names);
+            terms.push(word.to_string());
+        }
+    }
+    flush(&mut run, &mut names);
+    let entities = names
+        .into_iter()
+        .map(|name| {
+            let last = fold(name.rsplit(' ').next().unwrap_or(&name));
+            let kind = head_kind(last.trim()).or_else(|| {
+                known_names()
+                    .get(fold(&name).trim())
+                    .map(|k| k.kind)
+                    .or((name.contains(' ')).then_some(Kind::Person))
+            });
+            ConfigEntity {
+                name,
+                aliases: Vec::new(),
+                kind,
+                weight: None,
+            }
+        })
+        .collect();
+    (entities, terms.join(" "), exclude)
+}
+
 /// Config additions, already validated.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConfigEntity {
@@ -498,6 +563,25 @@ mod tests {
             wl.terms.iter().any(|t| t.stem == "~earthquake"),
             "{words:?}"
         );
+    }
+
+    #[test]
+    fn a_query_is_names_terms_and_exclusions() {
+        let (names, terms, exclude) =
+            parse_query("\"Lucia Ferretti\" Norcia earthquake aftershocks -drill Umbria County");
+        let got: Vec<(&str, Option<Kind>)> =
+            names.iter().map(|e| (e.name.as_str(), e.kind)).collect();
+        assert_eq!(
+            got,
+            [
+                ("Lucia Ferretti", Some(Kind::Person)),
+                ("Norcia", None),
+                ("Umbria County", Some(Kind::Place))
+            ]
+        );
+        assert_eq!(terms, "earthquake aftershocks");
+        assert_eq!(exclude, ["drill"]);
+        assert!(parse_query("ceasefire talks").0.is_empty());
     }
 
     #[test]

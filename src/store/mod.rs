@@ -906,6 +906,15 @@ impl StoreTx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Whether an item already raised a follow-up or update alert for a story.
+    pub fn item_alerted(&self, story: &str, item_id: i64) -> Result<bool> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM alerts
+             WHERE item_id = ?2 AND story_id = ?1 AND kind IN ('followup', 'update'))",
+        )?;
+        Ok(stmt.query_row(params![story, item_id], |r| r.get(0))?)
+    }
+
     /// Records the outcome of a poll on the feed row: status, validators,
     /// error streak and the next due time.
     pub fn record_poll(&self, feed_id: i64, rec: &PollRecord) -> Result<()> {
