@@ -103,6 +103,18 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
+    /// Say whether an alerted or stored item is a follow-up of a story; the story learns from it
+    Feedback {
+        /// An alert id, item id, link or canonical URL
+        #[arg(value_name = "ALERT_OR_ITEM")]
+        item: String,
+        /// relevant (a follow-up) or irrelevant (not this story)
+        #[arg(value_parser = ["relevant", "irrelevant"])]
+        verdict: String,
+        /// The story (default: the alert's, or the only one the item matched)
+        #[arg(long, value_name = "ID")]
+        story: Option<String>,
+    },
     /// Re-run matching over stored items with the current config and show what changed
     Rescore {
         /// Only this story
@@ -382,6 +394,18 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             print!(
                 "{}",
                 commands::clusters(&config, story.as_deref(), limit).map_err(command_failure)?
+            );
+            Ok(())
+        }
+        Command::Feedback {
+            item,
+            verdict,
+            story,
+        } => {
+            print!(
+                "{}",
+                commands::feedback(&config, &item, verdict == "relevant", story.as_deref())
+                    .map_err(command_failure)?
             );
             Ok(())
         }

@@ -383,8 +383,8 @@ pub fn render_explanation(story: &str, ex: &Explanation) -> String {
     let c = &ex.components;
     let _ = writeln!(
         out,
-        "    components: names {:.2}, rarest name {:.2}, similarity {:.2}, focus {:.2}, events {:.2}, time {:.2}, gate {:.1}",
-        c.entities, c.specificity, c.similarity, c.focus, c.events, c.time, c.gate
+        "    components: names {:.2}, rarest name {:.2}, similarity {:.2}, focus {:.2}, events {:.2}, time {:.2}, like a rejected item {:.2}, gate {:.1}",
+        c.entities, c.specificity, c.similarity, c.focus, c.events, c.time, c.rejected, c.gate
     );
     for s in &ex.snippets {
         let _ = writeln!(out, "    > {s}");
@@ -570,6 +570,73 @@ pub fn rescore(
         }
     );
     Ok(head + &out)
+}
+
+/// `feedback ALERT_OR_ITEM relevant|irrelevant [--story ID]`: what a user
+/// says of an item for a story. The story is the alert's, the one given, or
+/// the only story the item matched; the story model reads it at the next
+/// load (`rescore` shows the effect).
+pub fn feedback(
+    config: &Config,
+    key: &str,
+    relevant: bool,
+    story: Option<&str>,
+) -> Result<String, CommandError> {
+    let mut store = Store::open(&config.storage.path)?;
+    let known: Vec<String> = stories::read_stories(&store, config)?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    let (alert_story, items) = match store.alert_subject(key)? {
+        Some((s, item)) => {
+            let item = item.and_then(|id| store.find_items(&id.to_string()).ok()?.pop());
+            (Some(s), item.into_iter().collect())
+        }
+        None => (None, store.find_items(key)?),
+    };
+    let [item] = items.as_slice() else {
+        return Err(CommandError::NotFound(if items.is_empty() {
+            format!("no alert or stored item {key:?} (give an alert id, item id or URL)")
+        } else {
+            format!("{key:?} is {} stored items: give an item id", items.len())
+        }));
+    };
+    let story = match (story, alert_story) {
+        (Some(s), _) => s.to_string(),
+        (None, Some(s)) => s,
+        (None, None) => {
+            let matched: Vec<String> = store
+                .matches_of(item.id)?
+                .into_iter()
+                .filter(|(_, _, m, _)| *m)
+                .map(|(s, ..)| s)
+                .collect();
+            match matched.as_slice() {
+                [one] => one.clone(),
+                _ => {
+                    return Err(CommandError::NotFound(format!(
+                        "item {} matched {} stories: give --story (one of {})",
+                        item.id,
+                        matched.len(),
+                        known.join(", ")
+                    )))
+                }
+            }
+        }
+    };
+    if !known.contains(&story) {
+        return Err(CommandError::NotFound(format!(
+            "no story {story:?} (stories: {})",
+            known.join(", ")
+        )));
+    }
+    let now = Utc::now().timestamp();
+    store.write(true, |tx| tx.set_feedback(&story, item, relevant, now))?;
+    Ok(format!(
+        "item {} marked {} for story {story}; `storywatch rescore --story {story}` shows the effect\n",
+        item.id,
+        if relevant { "relevant" } else { "irrelevant" }
+    ))
 }
 
 /// `clusters [--story ID]`: recent clusters of copies, with their members and sources.

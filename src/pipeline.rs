@@ -1183,9 +1183,10 @@ pub fn match_drafted(
                 }
             }
         }
-        // Names are learned only beside confident follow-ups: a name seen
-        // beside borderline matches may well be another story's.
-        if ex.score >= crate::stories::CONFIDENT_SCORE {
+        // Names are learned only beside confident follow-ups, never beside
+        // an item a user rejected: a name seen beside borderline matches may
+        // well be another story's.
+        if ex.score >= crate::stories::CONFIDENT_SCORE && !tx.rejected(&story.id, item.id)? {
             let emerged = emerge(tx, ctx, story, item, &ex, now)?;
             out.alerts += emerged.len();
             out.raised.extend(emerged);

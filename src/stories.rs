@@ -199,6 +199,8 @@ pub struct StorySource {
     pub date: Option<i64>,
     /// Emerged entities: name and kind, as stored.
     emerged: Vec<(String, String)>,
+    /// Items a user judged for the story (`storywatch feedback`).
+    feedback: Vec<crate::store::Feedback>,
 }
 
 /// Reads and checks one story: its config articles, the articles and
@@ -248,6 +250,7 @@ pub fn read_story(
         articles,
         date,
         emerged: store.emerged_entities(id)?,
+        feedback: store.feedback(id)?,
     })
 }
 
@@ -301,7 +304,22 @@ impl StorySource {
             });
         }
         let threshold = cfg.map(|c| c.threshold).unwrap_or(DEFAULT_THRESHOLD);
-        let matcher = Matcher::new(id, threshold, &wl, &refs).with_reference_time(self.date);
+        // What a user confirmed is compared on like the reference; what they
+        // rejected counts against items like it.
+        let judged: Vec<(bool, String)> = self
+            .feedback
+            .iter()
+            .map(|f| (f.relevant, format!("{}\n{}", f.title, f.text)))
+            .collect();
+        refs.extend(judged.iter().filter(|(r, _)| *r).map(|(_, t)| t.as_str()));
+        let rejected: Vec<&str> = judged
+            .iter()
+            .filter(|(r, _)| !*r)
+            .map(|(_, t)| t.as_str())
+            .collect();
+        let matcher = Matcher::new(id, threshold, &wl, &refs)
+            .with_reference_time(self.date)
+            .with_rejected(&rejected);
         Story {
             id: id.to_string(),
             threshold,

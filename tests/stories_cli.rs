@@ -547,3 +547,47 @@ fn a_story_can_start_from_a_query() {
         "{titles:?}"
     );
 }
+
+/// Feedback: an item marked irrelevant counts against items like it (the
+/// rescore shows it), marked relevant again it matches again.
+#[test]
+fn feedback_teaches_the_story() {
+    let now = now_rfc2822();
+    let body = rss(&[item(
+        "f1",
+        "Witkoff meets Putin in St Petersburg",
+        "US envoy Steve Witkoff met Vladimir Putin in St Petersburg on a ceasefire in Ukraine; Dmitry Peskov said talks went well.",
+        &now,
+    )]);
+    let server = TestServer::start(move |_| Response::new(200, body.clone()));
+    let s = setup(&server.url("/rss"), "");
+    poll_json(&run(&s.cfg, &["poll", "--json"]));
+    let alerted = alerts(&s.cfg);
+    assert_eq!(alerted.len(), 1);
+    let id = alerted[0]["id"].as_str().unwrap().to_string();
+
+    let out = run(&s.cfg, &["feedback", &id, "irrelevant"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("marked irrelevant for story talks"),
+        "{}",
+        stdout(&out)
+    );
+    let dry = stdout(&run(&s.cfg, &["rescore", "--story", "talks"]));
+    assert!(dry.contains("1 no longer would"), "{dry}");
+    let why = stdout(&run(&s.cfg, &["explain", "1"]));
+    assert!(why.contains("not a follow-up"), "{why}");
+
+    let out = run(&s.cfg, &["feedback", "1", "relevant", "--story", "talks"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dry = stdout(&run(&s.cfg, &["rescore", "--story", "talks"]));
+    assert!(dry.contains("0 no longer would"), "{dry}");
+
+    for args in [
+        &["feedback", "swa_nosuch", "relevant"][..],
+        &["feedback", "1", "relevant", "--story", "nope"][..],
+        &["feedback", "1", "maybe"][..],
+    ] {
+        assert_eq!(run(&s.cfg, args).status.code(), Some(2), "{args:?}");
+    }
+}

@@ -113,6 +113,9 @@ pub struct Matcher {
     /// The reference's own BM25 term weights before idf, one per term.
     own_norms: Vec<f64>,
     reference_time: Option<i64>,
+    /// Items a user judged not to be this story: an item more like one of
+    /// them than like the reference scores lower.
+    rejected: Vec<Query>,
     /// The stems of the story's salient terms (see [`Watchlist::terms`]).
     salient: Vec<String>,
 }
@@ -150,6 +153,8 @@ struct DraftParts {
     /// The reference terms the item has: (index in the reference, BM25 term
     /// weight before idf), for the similarity once the corpus is at hand.
     doc_hits: Vec<(usize, f64)>,
+    /// The same for each rejected item's terms.
+    rejected_hits: Vec<Vec<(usize, f64)>>,
     snippets: Vec<String>,
 }
 
@@ -257,6 +262,7 @@ impl Matcher {
             reference,
             own_norms,
             reference_time: None,
+            rejected: Vec::new(),
             salient: wl.terms.iter().map(|t| t.stem.clone()).collect(),
         }
     }
@@ -266,6 +272,12 @@ impl Matcher {
     /// likely to follow it up. Unknown by default, and then time plays no part.
     pub fn with_reference_time(mut self, at: Option<i64>) -> Matcher {
         self.reference_time = at;
+        self
+    }
+
+    /// Items a user judged irrelevant to the story (title and text each).
+    pub fn with_rejected(mut self, texts: &[&str]) -> Matcher {
+        self.rejected = texts.iter().map(|t| Query::of(&[t])).collect();
         self
     }
 
@@ -408,6 +420,7 @@ impl Matcher {
             .take(2)
             .map(|(_, _, s)| clip(s, 300))
             .collect();
+        let doc_hits;
         Draft(Some(Box::new(DraftParts {
             ent_count,
             ev_count,
@@ -417,10 +430,22 @@ impl Matcher {
             all_mentions,
             excluded_by,
             unknown,
-            doc_hits: match doc {
-                Some(doc) => self.reference_hits(doc),
-                None => self.reference_hits(&reference_terms(&[title, text])),
+            rejected_hits: {
+                let own;
+                let doc = match doc {
+                    Some(d) => d,
+                    None => {
+                        own = reference_terms(&[title, text]);
+                        &own
+                    }
+                };
+                doc_hits = self.reference_hits(doc);
+                self.rejected
+                    .iter()
+                    .map(|q| hits_of(&q.terms, doc))
+                    .collect()
             },
+            doc_hits,
             snippets,
         })))
     }
@@ -523,6 +548,12 @@ impl Matcher {
             entity_event_sentences: d.ent_ev,
             similarity: self.similarity(&d.doc_hits, corpus),
             background: self.background(corpus),
+            rejected_similarity: self
+                .rejected
+                .iter()
+                .zip(&d.rejected_hits)
+                .map(|(q, hits)| bm25_ratio(&q.terms, &q.own_norms, hits, corpus))
+                .fold(0.0, f64::max),
             story_mentions: d.story_mentions,
             all_mentions: d.all_mentions,
             n_docs: corpus.n_docs(),
@@ -659,26 +690,7 @@ impl Matcher {
     /// BM25 of the item against the reference, over BM25 of the reference
     /// against itself.
     fn similarity(&self, doc_hits: &[(usize, f64)], corpus: &dyn CorpusStats) -> f64 {
-        if self.reference.terms.is_empty() {
-            return 0.0;
-        }
-        let n = corpus.n_docs() as f64;
-        let idf = |t: &str| bm25_idf(n, corpus.df(t) as f64);
-        let weight = |i: usize, norm: f64| {
-            let (t, qtf) = self.reference.term(i);
-            qtf.min(3) as f64 * idf(t) * norm
-        };
-        let own: f64 = self
-            .own_norms
-            .iter()
-            .enumerate()
-            .map(|(i, norm)| weight(i, *norm))
-            .sum();
-        if own <= 0.0 {
-            return 0.0;
-        }
-        let doc: f64 = doc_hits.iter().map(|&(i, norm)| weight(i, norm)).sum();
-        (doc / own).min(1.0)
+        bm25_ratio(&self.reference, &self.own_norms, doc_hits, corpus)
     }
 
     /// The similarity a random item of the corpus would have: each
@@ -709,15 +721,67 @@ impl Matcher {
     /// The reference terms `doc` has, with their term weights: one merge of
     /// the two sorted term lists.
     fn reference_hits(&self, doc: &Reference) -> Vec<(usize, f64)> {
-        let mut hits = Vec::new();
-        let mut theirs = doc.counted().peekable();
-        for (i, (term, _)) in self.reference.counted().enumerate() {
-            while theirs.next_if(|(t, _)| *t < term).is_some() {}
-            if let Some((_, tf)) = theirs.next_if(|(t, _)| *t == term) {
-                hits.push((i, bm25_norm(tf, doc.len)));
-            }
+        hits_of(&self.reference, doc)
+    }
+}
+
+/// The terms of `reference` that `doc` has, with `doc`'s BM25 term weights:
+/// one merge of the two sorted term lists.
+fn hits_of(reference: &Reference, doc: &Reference) -> Vec<(usize, f64)> {
+    let mut hits = Vec::new();
+    let mut theirs = doc.counted().peekable();
+    for (i, (term, _)) in reference.counted().enumerate() {
+        while theirs.next_if(|(t, _)| *t < term).is_some() {}
+        if let Some((_, tf)) = theirs.next_if(|(t, _)| *t == term) {
+            hits.push((i, bm25_norm(tf, doc.len)));
         }
-        hits
+    }
+    hits
+}
+
+/// BM25 of a document (its `hits` of the reference's terms) against
+/// `reference`, over BM25 of the reference against itself.
+fn bm25_ratio(
+    reference: &Reference,
+    own_norms: &[f64],
+    hits: &[(usize, f64)],
+    corpus: &dyn CorpusStats,
+) -> f64 {
+    if reference.terms.is_empty() {
+        return 0.0;
+    }
+    let n = corpus.n_docs() as f64;
+    let weight = |i: usize, norm: f64| {
+        let (t, qtf) = reference.term(i);
+        qtf.min(3) as f64 * bm25_idf(n, corpus.df(t) as f64) * norm
+    };
+    let own: f64 = own_norms
+        .iter()
+        .enumerate()
+        .map(|(i, norm)| weight(i, *norm))
+        .sum();
+    if own <= 0.0 {
+        return 0.0;
+    }
+    let doc: f64 = hits.iter().map(|&(i, norm)| weight(i, norm)).sum();
+    (doc / own).min(1.0)
+}
+
+/// A text as a BM25 query: its terms and their own norms.
+#[derive(Debug, Clone)]
+struct Query {
+    terms: Reference,
+    own_norms: Vec<f64>,
+}
+
+impl Query {
+    fn of(texts: &[&str]) -> Query {
+        let terms = reference_terms(texts);
+        let own_norms = terms
+            .counted()
+            .map(|(_, n)| bm25_norm(n, terms.len))
+            .collect();
+        Query { terms, own_norms }
     }
 }
 

@@ -14,7 +14,8 @@
 //! time      t = ln(1 + days between item and reference / 7), 0 when either date is unknown
 //! events    v = min(1, distinct config events / 2)
 //! lone      l = 1 when exactly one of the story's own entities is found, else 0
-//! z         = 1.0·ln(1 + E) + 4.5·m + 7.0·√s + 4.5·f + 1.0·v − 0.6·t − 1.5·l − 9.0
+//! rejected  r = max(0, similarity to the closest item a user marked irrelevant − raw similarity)
+//! z         = 1.0·ln(1 + E) + 4.5·m + 7.0·√s + 4.5·f + 1.0·v − 0.6·t − 1.5·l − 7.0·√r − 9.0
 //! score     = 1 / (1 + e^(−z/2))                  (0.5 where z = 0: the default threshold;
 //!                                                  halving z keeps strong matches apart below 1)
 //!           = 0 when an exclude term occurs, or when no entity of the story's own is found
@@ -120,6 +121,8 @@ pub struct Signals {
     pub similarity: f64,
     /// The similarity a random item of the corpus has by chance.
     pub background: f64,
+    /// The highest similarity to an item a user judged not to be this story.
+    pub rejected_similarity: f64,
     pub story_mentions: usize,
     pub all_mentions: usize,
     /// Items in the corpus the idfs come from.
@@ -149,6 +152,10 @@ pub struct Components {
     /// −0.6 · ln(1 + days apart / 7); 0 when a date is unknown.
     #[serde(default)]
     pub time: f64,
+    /// −7.0 · √(how much more the item is like a rejected item than like
+    /// the reference); 0 without feedback.
+    #[serde(default)]
+    pub rejected: f64,
     /// 0 when excluded or when no story name of its own is found, else 1.
     pub gate: f64,
     pub score: f64,
@@ -178,6 +185,9 @@ pub fn score(s: &Signals) -> Components {
     let time = s
         .days_apart
         .map_or(0.0, |d| -W_TIME * (1.0 + d.max(0.0) / 7.0).ln());
+    // An item more like what the user rejected than like the reference
+    // loses what similarity would have given it, and more.
+    let rejected = -W_SIMILARITY * (s.rejected_similarity - s.similarity).max(0.0).sqrt();
     let entities = W_EVIDENCE * (1.0 + e_sum).ln();
     let specificity = W_RAREST * rarest;
     let z = entities
@@ -186,6 +196,7 @@ pub fn score(s: &Signals) -> Components {
         + W_FOCUS * focus
         + W_EVENTS * events
         + time
+        + rejected
         - if s.entities.len() == 1 { W_LONE } else { 0.0 }
         + INTERCEPT;
     let gate = if s.excluded || s.entities.is_empty() {
@@ -203,6 +214,7 @@ pub fn score(s: &Signals) -> Components {
         similarity: r(similarity),
         focus: r(focus),
         time: r(time),
+        rejected: r(rejected),
         gate,
         score: r(score),
     }
@@ -320,6 +332,25 @@ mod tests {
             ..s.clone()
         });
         assert_eq!(few.entities, many.entities);
+    }
+
+    #[test]
+    fn an_item_like_a_rejected_one_scores_lower() {
+        let base = sig(vec![found(1.0, 6.0, true, Kind::Person); 2], 0.3, 4, 5);
+        let kept = score(&base);
+        let like_rejected = score(&Signals {
+            rejected_similarity: 0.8,
+            ..base.clone()
+        });
+        let less_like = score(&Signals {
+            rejected_similarity: 0.2,
+            ..base.clone()
+        });
+        assert!(
+            like_rejected.score < 0.5 && kept.score > 0.5,
+            "{kept:?} {like_rejected:?}"
+        );
+        assert_eq!(less_like.score, kept.score);
     }
 
     #[test]

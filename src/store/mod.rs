@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0011_body_hash.sql"),
     include_str!("migrations/0012_alerts_by_item.sql"),
     include_str!("migrations/0013_recent_bands.sql"),
+    include_str!("migrations/0014_feedback.sql"),
 ];
 
 /// SQLite page cache per connection, in KiB: SQLite's own default size.
@@ -361,6 +362,33 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The feedback given for a story's items: (item id, relevant, title, text).
+    pub fn feedback(&self, story: &str) -> Result<Vec<Feedback>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT item_id, verdict = 'relevant', title, text FROM feedback
+             WHERE story_id = ?1 ORDER BY created_at, item_id",
+        )?;
+        let rows = stmt.query_map([story], |r| {
+            Ok(Feedback {
+                item_id: r.get(0)?,
+                relevant: r.get(1)?,
+                title: r.get(2)?,
+                text: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The story an alert is for and the item that raised it.
+    pub fn alert_subject(&self, alert_id: &str) -> Result<Option<(String, Option<i64>)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT story_id, item_id FROM alerts WHERE id = ?1")?;
+        Ok(stmt
+            .query_row([alert_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
     pub fn emerged_entities(&self, story: &str) -> Result<Vec<(String, String)>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT name, kind FROM emerged_entities WHERE story_id = ?1 ORDER BY created_at, name",
@@ -562,6 +590,15 @@ pub struct StoredAlert {
     pub score: Option<f64>,
     pub created_at: i64,
     pub payload: String,
+}
+
+/// One item a user judged for a story, as it was when judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feedback {
+    pub item_id: i64,
+    pub relevant: bool,
+    pub title: String,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -906,6 +943,42 @@ impl StoreTx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Records what a user said of an item for a story (the last word wins).
+    /// An item judged irrelevant no longer counts toward names emerging.
+    pub fn set_feedback(
+        &self,
+        story: &str,
+        item: &StoredItem,
+        relevant: bool,
+        now: i64,
+    ) -> Result<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO feedback (story_id, item_id, verdict, title, text, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (story_id, item_id) DO UPDATE SET verdict = excluded.verdict,
+                created_at = excluded.created_at",
+        )?;
+        let verdict = if relevant { "relevant" } else { "irrelevant" };
+        stmt.execute(params![story, item.id, verdict, item.title, item.text, now])?;
+        if !relevant {
+            self.tx
+                .prepare_cached(
+                    "DELETE FROM entity_sightings WHERE story_id = ?1 AND item_id = ?2",
+                )?
+                .execute(params![story, item.id])?;
+        }
+        Ok(())
+    }
+
+    /// Whether a user judged an item irrelevant to a story.
+    pub fn rejected(&self, story: &str, item_id: i64) -> Result<bool> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM feedback
+             WHERE story_id = ?1 AND item_id = ?2 AND verdict = 'irrelevant')",
+        )?;
+        Ok(stmt.query_row(params![story, item_id], |r| r.get(0))?)
+    }
+
     /// Whether an item already raised a follow-up or update alert for a story.
     pub fn item_alerted(&self, story: &str, item_id: i64) -> Result<bool> {
         let mut stmt = self.tx.prepare_cached(
@@ -1126,7 +1199,8 @@ mod tests {
                  DROP TABLE item_prints; DROP TABLE report_pairs; ALTER TABLE feeds DROP COLUMN body_hash;
                  DROP TABLE article_pages; DROP INDEX items_page_url; ALTER TABLE items DROP COLUMN page_url;
                  DROP TABLE lsh_recent; DROP TABLE lsh_bands; DROP INDEX items_banded; ALTER TABLE items DROP COLUMN banded;
-                 CREATE TABLE lsh_bands (key INTEGER NOT NULL, item_id INTEGER NOT NULL, seen_at INTEGER NOT NULL);",
+                 CREATE TABLE lsh_bands (key INTEGER NOT NULL, item_id INTEGER NOT NULL, seen_at INTEGER NOT NULL);
+                 DROP TABLE feedback;",
             )
             .unwrap();
         store.conn.pragma_update(None, "user_version", 6).unwrap();
