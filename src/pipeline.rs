@@ -1127,6 +1127,12 @@ pub fn match_drafted(
                 None
             } else if earlier.is_empty() {
                 Some("followup")
+            } else if let Some(alert) = original_takes_over(tx, &story.id, cluster_id, item)? {
+                // The cluster's original arrived after a copy of it, before
+                // anything was sent: the follow-up names the original, as it
+                // would had the feeds come in the other order.
+                tx.withdraw_alert(&alert)?;
+                Some("followup")
             } else {
                 let known: std::collections::HashSet<String> = earlier
                     .iter()
@@ -1193,6 +1199,27 @@ pub fn match_drafted(
         }
     }
     Ok(out)
+}
+
+/// The unsent follow-up of `cluster` that `item` should take over: `item`
+/// was published before the alerted copy (the same time and a smaller URL
+/// breaks a tie), so the alert should name it.
+fn original_takes_over(
+    tx: &StoreTx<'_>,
+    story: &str,
+    cluster: i64,
+    item: &StoredItem,
+) -> Result<Option<String>, StoreError> {
+    let Some((alert, published, url)) = tx.unsent_cluster_followup(story, cluster)? else {
+        return Ok(None);
+    };
+    let key = item
+        .canonical_url
+        .as_deref()
+        .or(item.link.as_deref())
+        .unwrap_or(&item.guid);
+    let this = (item.published_at.unwrap_or(item.first_seen_at), key);
+    Ok((this < (published, url.as_str())).then_some(alert))
 }
 
 /// The cluster of a stored report this matched item retells in other words

@@ -306,3 +306,88 @@ fn reference_article_watchlist_has_the_story() {
         assert!(about.contains(term), "{term} missing from\n{about}");
     }
 }
+
+/// The same items give the same follow-up alerts whatever order the feeds
+/// are listed, served and finish in: three polls into fresh stores, with the
+/// feeds and their entries in shuffled orders and the server answering each
+/// feed after its own delay.
+#[test]
+fn alerts_do_not_depend_on_the_order_feeds_arrive_in() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    let raw = std::fs::read_to_string(shared.join("eval/dev.jsonl")).unwrap();
+    let values: Vec<Value> = raw
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut seed = 0x5eed_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut outcomes = Vec::new();
+    for round in 0..3 {
+        let mut rows = values.clone();
+        if round > 0 {
+            for i in (1..rows.len()).rev() {
+                let j = (next() % (i as u64 + 1)) as usize;
+                rows.swap(i, j);
+            }
+        }
+        let feeds = feeds(&rows);
+        let delays: HashMap<String, u64> =
+            feeds.keys().map(|k| (k.clone(), next() % 120)).collect();
+        let served = feeds.clone();
+        let server = TestServer::start(move |req| match served.get(&req.path) {
+            Some(body) => {
+                std::thread::sleep(std::time::Duration::from_millis(delays[&req.path]));
+                Response::new(200, body.clone())
+            }
+            None => Response::new(404, ""),
+        });
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            shared.join("story/reference-article.txt"),
+            dir.path().join("reference.txt"),
+        )
+        .unwrap();
+        let mut cfg = String::from("[alerts]\nmax_age = \"36500d\"\n\n[poll]\nconcurrency = 4\n\n[[story]]\nid = \"ref\"\narticle = \"reference.txt\"\n\n");
+        let mut paths: Vec<&String> = feeds.keys().collect();
+        for i in (1..paths.len()).rev() {
+            let j = (next() % (i as u64 + 1)) as usize;
+            paths.swap(i, j);
+        }
+        for (i, path) in paths.iter().enumerate() {
+            cfg.push_str(&format!(
+                "[[feed]]\nname = \"eval-{i}\"\nurl = \"{}\"\n\n",
+                server.url(path)
+            ));
+        }
+        let cfg_path = dir.path().join("eval.toml");
+        std::fs::write(&cfg_path, cfg).unwrap();
+        let summary = common::poll_json(&run(&cfg_path, &["poll", "--json"]));
+        assert_eq!(summary["failed"], 0, "{summary}");
+        let out = run(&cfg_path, &["alerts", "list", "--json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let mut alerted: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|a| a["kind"] == "followup")
+            .map(|a| a["item"]["url"].as_str().unwrap_or("").to_string())
+            .collect();
+        alerted.sort();
+        outcomes.push(alerted);
+    }
+    assert_eq!(
+        outcomes[0], outcomes[1],
+        "rounds 1 and 2 alerted different items"
+    );
+    assert_eq!(
+        outcomes[0], outcomes[2],
+        "rounds 1 and 3 alerted different items"
+    );
+}

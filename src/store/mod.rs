@@ -979,6 +979,38 @@ impl StoreTx<'_> {
         Ok(stmt.query_row(params![story, item_id], |r| r.get(0))?)
     }
 
+    /// The follow-up alert a cluster raised for a story that no sink has
+    /// been sent yet: (alert id, the alerting item's publication or first
+    /// sight, its canonical URL or link).
+    pub fn unsent_cluster_followup(
+        &self,
+        story: &str,
+        cluster_id: i64,
+    ) -> Result<Option<(String, i64, String)>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT a.id, coalesce(i.published_at, i.first_seen_at),
+                    coalesce(i.canonical_url, i.link, i.guid)
+             FROM items i CROSS JOIN alerts a ON a.item_id = i.id
+             WHERE i.cluster_id = ?2 AND a.story_id = ?1 AND a.kind = 'followup'
+               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.alert_id = a.id
+                               AND (o.attempts > 0 OR o.state <> 'pending'))
+             LIMIT 1",
+        )?;
+        Ok(stmt
+            .query_row(params![story, cluster_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?)
+    }
+
+    /// Withdraws an alert nothing was sent for, with its outbox rows.
+    pub fn withdraw_alert(&self, alert_id: &str) -> Result<()> {
+        self.tx
+            .prepare_cached("DELETE FROM alerts WHERE id = ?1")?
+            .execute([alert_id])?;
+        Ok(())
+    }
+
     /// Whether an item already raised a follow-up or update alert for a story.
     pub fn item_alerted(&self, story: &str, item_id: i64) -> Result<bool> {
         let mut stmt = self.tx.prepare_cached(
