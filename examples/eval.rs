@@ -19,7 +19,10 @@
 //!
 //! Environment:
 //! - `EVAL_ONLY=gvc` (or `ecb`, `first`): one corpus;
-//! - `EVAL_NO_DATES=1`: no dates, as for a story whose article gives none;
+//! - `EVAL_NO_DATES=1`: no dates at all;
+//! - `EVAL_STORY_DATES=text`: items keep their dates, a story's date is the
+//!   first its article's text states (what storywatch finds for a plain-text
+//!   article, which has no metadata);
 //! - `EVAL_COLD=48`: document frequencies from 48 items only (a new store);
 //! - `EVAL_FIRST_ALONE=1`: the first story without other news beside it;
 //! - `EVAL_DUMP=PREFIX`: every scored pair's signals as JSON lines in
@@ -403,8 +406,16 @@ fn run(c: &Corpus, dump: Option<&std::sync::Mutex<std::fs::File>>) -> Outcome {
         let r = &c.docs[s];
         let article = format!("{}\n{}", r.title, r.text);
         let wl = watchlist::derive(&[&article]);
-        let m =
-            Matcher::new(&r.id, DEFAULT_THRESHOLD, &wl, &[&article]).with_reference_time(r.date);
+        // EVAL_STORY_DATES=text: the story's date as the product finds it
+        // for a plain-text article (the first date its text states).
+        let story_date = match std::env::var("EVAL_STORY_DATES").as_deref() {
+            Ok("text") => {
+                storywatch::feeds::dates::first_date_in_text(&article).map(|t| t.timestamp())
+            }
+            _ => r.date,
+        };
+        let m = Matcher::new(&r.id, DEFAULT_THRESHOLD, &wl, &[&article])
+            .with_reference_time(story_date);
         let mut counts = Counts::default();
         let mut alerts = 0;
         let mut floor = Vec::new();

@@ -195,7 +195,8 @@ pub struct StorySource {
     cfg: Option<StoryConfig>,
     pub articles: Vec<Article>,
     /// When the story happened: the config's `date`, else the earliest
-    /// publication date its article pages give.
+    /// publication date its article pages give, else the first date their
+    /// text states.
     pub date: Option<i64>,
     /// Emerged entities: name and kind, as stored.
     emerged: Vec<(String, String)>,
@@ -243,6 +244,17 @@ pub fn read_story(
     }
     if dated_by_config {
         date = cfg.and_then(|c| c.date);
+    }
+    // Else the first full date an article states (a dateline, "Posted Jan.
+    // 28, 2014"), the earliest over the articles.
+    if date.is_none() {
+        date = articles
+            .iter()
+            .filter_map(|a| {
+                crate::feeds::dates::first_date_in_text(&format!("{}\n{}", a.title, a.text))
+            })
+            .map(|t| t.timestamp())
+            .min();
     }
     Ok(StorySource {
         id: id.to_string(),

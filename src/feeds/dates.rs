@@ -207,6 +207,56 @@ fn parse_offset(digits: &str, negative: bool) -> Option<i32> {
     Some(if negative { -secs } else { secs })
 }
 
+/// The first full date a text states ("Jan. 28, 2014", "28 January 2014",
+/// "2014-01-28"), at noon UTC: a news article usually says when it was
+/// written near its top. Day-less or year-less mentions are skipped.
+pub fn first_date_in_text(text: &str) -> Option<DateTime<Utc>> {
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let day = |w: &str| -> Option<u32> {
+        let d = w.trim_end_matches(|c: char| c.is_alphabetic() || c == '.');
+        (d.len() <= 2)
+            .then(|| d.parse().ok())
+            .flatten()
+            .filter(|d| (1..=31).contains(d))
+    };
+    let year = |w: &str| -> Option<i32> {
+        let y = w.trim_end_matches(['.', ';', ':', ')']);
+        (y.len() == 4)
+            .then(|| y.parse().ok())
+            .flatten()
+            .filter(|y| (1900..=2200).contains(y))
+    };
+    let at = |y: i32, m: u32, d: u32| Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).single();
+    for (i, w) in words.iter().enumerate() {
+        let next = |k: usize| words.get(i + k).copied().unwrap_or("");
+        if let Some((y, m, d)) = numeric_date(w.trim_end_matches(['.', ';', ':'])) {
+            if w.contains('-') && y >= 1900 {
+                if let Some(t) = at(y, m, d) {
+                    return Some(t);
+                }
+            }
+        }
+        if let Some(m) = month_from_word(&fold(w)) {
+            if let (Some(d), Some(y)) = (day(next(1)), year(next(2))) {
+                if let Some(t) = at(y, m, d) {
+                    return Some(t);
+                }
+            }
+        }
+        if let Some(d) = day(w) {
+            if let (Some(m), Some(y)) = (month_from_word(&fold(next(1))), year(next(2))) {
+                if let Some(t) = at(y, m, d) {
+                    return Some(t);
+                }
+            }
+        }
+    }
+    None
+}
+
 /// Lower case, Latin and Greek accents removed, trailing dots dropped.
 fn fold(word: &str) -> String {
     word.trim_end_matches('.')
@@ -435,6 +485,33 @@ mod tests {
             "2021-11-16T07:00:00+00:00"
         );
         assert_eq!(d("12 марта 2025 14:00"), "2025-03-12T14:00:00+00:00");
+    }
+
+    #[test]
+    fn the_first_full_date_of_a_text() {
+        let d = |s: &str| first_date_in_text(s).map(|t| t.format("%Y-%m-%d").to_string());
+        assert_eq!(
+            d("Posted Jan. 28, 2014 at 6 p.m. Four teens were shot."),
+            Some("2014-01-28".into())
+        );
+        assert_eq!(
+            d("ROCKY MOUNT, 28 January 2014 — police said"),
+            Some("2014-01-28".into())
+        );
+        assert_eq!(
+            d("Updated 2016-10-30 08:00. The quake struck."),
+            Some("2016-10-30".into())
+        );
+        assert_eq!(
+            d("Am 30. Oktober 2016 bebte die Erde."),
+            Some("2016-10-30".into())
+        );
+        // A month without a day or a year is no date.
+        assert_eq!(
+            d("In March the council met; 12 people in 2015 said so."),
+            None
+        );
+        assert_eq!(d("Feb 30, 2014 is not a day."), None);
     }
 
     #[test]
