@@ -63,6 +63,10 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     ("name-heads.txt", include_str!("../../data/name-heads.txt")),
     ("concepts.txt", include_str!("../../data/concepts.txt")),
+    (
+        "translit-latin.txt",
+        include_str!("../../data/translit-latin.txt"),
+    ),
 ];
 
 fn file(name: &'static str) -> &'static str {
@@ -239,6 +243,26 @@ words!(
     function_words,
     "function-words.txt"
 );
+
+/// Cyrillic and Greek letters (and groups) with their Latin forms:
+/// (Ukrainian only, letters, Latin).
+pub fn to_latin_table() -> &'static [(bool, &'static str, &'static str)] {
+    static CELL: OnceLock<Vec<(bool, &'static str, &'static str)>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        lines(file("translit-latin.txt"))
+            .map(|(line, l)| {
+                let (uk, l) = match l.strip_prefix("uk:") {
+                    Some(rest) => (true, rest),
+                    None => (false, l),
+                };
+                match l.split_once('|') {
+                    Some((a, b)) if !a.trim().is_empty() => (uk, a.trim(), b.trim()),
+                    _ => panic!("translit-latin.txt:{line}: expected `letters | latin`"),
+                }
+            })
+            .collect()
+    })
+}
 
 /// Head words that end a name and say what it names: (word, kind name).
 pub fn name_heads() -> &'static [(&'static str, &'static str)] {

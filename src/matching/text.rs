@@ -331,6 +331,67 @@ pub fn words(s: &str) -> impl Iterator<Item = (usize, &str)> {
 /// (Witkoff → Виткофф, Peskov → Песков). Used to give watchlist names a
 /// Cyrillic alias; well-known names have their real spellings in the
 /// gazetteer, which win.
+/// A name in Cyrillic or Greek script in Latin letters, by the table of
+/// data/translit-latin.txt (longest match first, Ukrainian rules for names
+/// with a letter only Ukrainian has); other characters are kept.
+/// Each word keeps its capital: "Сергей Лавров" → "Sergey Lavrov".
+pub fn to_latin(name: &str) -> String {
+    let ukrainian = name.chars().any(|c| "іїєґІЇЄҐ".contains(c));
+    // Ukrainian rows first, so that they win over the shared ones.
+    let table: Vec<(&str, &str)> = super::gazetteer::to_latin_table()
+        .iter()
+        .filter(|(uk, _, _)| *uk && ukrainian)
+        .chain(
+            super::gazetteer::to_latin_table()
+                .iter()
+                .filter(|(uk, _, _)| !uk),
+        )
+        .map(|(_, c, l)| (*c, *l))
+        .collect();
+    let longest = table
+        .iter()
+        .map(|(c, _)| c.chars().count())
+        .max()
+        .unwrap_or(1);
+    let lower: Vec<char> = name.to_lowercase().chars().collect();
+    let upper_at: Vec<bool> = name
+        .chars()
+        .flat_map(|c| {
+            let n = c.to_lowercase().count();
+            std::iter::repeat_n(c.is_uppercase(), n)
+        })
+        .collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < lower.len() {
+        let found = (1..=longest.min(lower.len() - i)).rev().find_map(|n| {
+            let s: String = lower[i..i + n].iter().collect();
+            table.iter().find(|(c, _)| *c == s).map(|(_, l)| (n, *l))
+        });
+        let (n, latin) = match found {
+            Some(f) => f,
+            None => {
+                out.push(if upper_at.get(i).copied().unwrap_or(false) {
+                    name.chars().nth(i).unwrap_or(lower[i])
+                } else {
+                    lower[i]
+                });
+                i += 1;
+                continue;
+            }
+        };
+        let mut l = latin.chars();
+        if upper_at.get(i).copied().unwrap_or(false) {
+            if let Some(f) = l.next() {
+                out.extend(f.to_uppercase());
+            }
+        }
+        out.extend(l);
+        i += n;
+    }
+    out
+}
+
 pub fn to_cyrillic(name: &str) -> String {
     transliterate(name)
         .split(' ')

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::entities::{head_kind, known_names, mentions, Kind, Mention};
 use super::gazetteer;
-use super::text::{fold, to_cyrillic};
+use super::text::{fold, to_cyrillic, to_latin};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -276,6 +276,21 @@ pub fn aliases_for(name: &str, kind: Kind) -> Vec<String> {
             );
         }
     }
+    // A name written in Cyrillic or Greek also in Latin letters, by rule;
+    // for a person their surname too.
+    if name.chars().any(|c| is_cyrillic(c) || is_greek(c)) {
+        out.push(to_latin(name));
+        if kind == Kind::Person {
+            let words: Vec<&str> = name.split_whitespace().collect();
+            if let [_, .., surname] = words.as_slice() {
+                let folded = fold(surname);
+                if surname.chars().count() >= 4 && !super::entities::is_common_word(folded.trim()) {
+                    out.push(surname.to_string());
+                    out.push(to_latin(surname));
+                }
+            }
+        }
+    }
     if kind == Kind::Person && !name.chars().any(is_cyrillic) {
         let parts: Vec<&str> = name.split_whitespace().collect();
         let surname = parts[parts.len().saturating_sub(1)..]
@@ -305,6 +320,10 @@ pub fn aliases_for(name: &str, kind: Kind) -> Vec<String> {
 
 fn is_cyrillic(c: char) -> bool {
     ('\u{0400}'..='\u{04ff}').contains(&c)
+}
+
+fn is_greek(c: char) -> bool {
+    ('\u{0370}'..='\u{03ff}').contains(&c) || ('\u{1f00}'..='\u{1fff}').contains(&c)
 }
 
 /// A search-style query split into names (quoted phrases, runs of
@@ -582,6 +601,24 @@ mod tests {
         assert_eq!(terms, "earthquake aftershocks");
         assert_eq!(exclude, ["drill"]);
         assert!(parse_query("ceasefire talks").0.is_empty());
+    }
+
+    #[test]
+    fn names_in_other_scripts_get_latin_aliases_by_rule() {
+        let a = aliases_for("Сергей Лавров", Kind::Person);
+        assert!(a.contains(&"Sergey Lavrov".to_string()), "{a:?}");
+        assert!(
+            a.contains(&"Лавров".to_string()) && a.contains(&"Lavrov".to_string()),
+            "{a:?}"
+        );
+        // Ukrainian rules where a letter only Ukrainian has says so.
+        let a = aliases_for("Віталій Кличко", Kind::Person);
+        assert!(a.contains(&"Vitaliy Klychko".to_string()), "{a:?}");
+        let a = aliases_for("Κυριάκος Μητσοτάκης", Kind::Person);
+        assert!(a.contains(&"Kyriakos Mitsotakis".to_string()), "{a:?}");
+        // A Latin name gets its Cyrillic surname, and nothing for a place.
+        assert!(aliases_for("Lucia Ferretti", Kind::Person).contains(&"Ферретти".to_string()));
+        assert!(aliases_for("Anderson County", Kind::Place).is_empty());
     }
 
     #[test]
