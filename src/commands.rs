@@ -58,6 +58,31 @@ pub fn story_show(config: &Config, id: &str) -> Result<String, CommandError> {
         let _ = writeln!(out, "  article: {} ({})", a.title, a.source);
     }
     out.push_str(&crate::matching::watchlist::render(&story.watchlist));
+    let learned = store.emerged_sources(id)?;
+    if !learned.is_empty() {
+        out.push_str("learned from follow-ups:\n");
+        for (name, items) in &learned {
+            let items: Vec<String> = items.iter().map(|i| i.to_string()).collect();
+            let _ = writeln!(out, "  {name}  (items {})", items.join(", "));
+        }
+    }
+    let judged = store.feedback(id)?;
+    if !judged.is_empty() {
+        out.push_str("feedback:\n");
+        for f in &judged {
+            let _ = writeln!(
+                out,
+                "  item {} {}  {}",
+                f.item_id,
+                if f.relevant {
+                    "relevant  "
+                } else {
+                    "irrelevant"
+                },
+                f.title
+            );
+        }
+    }
     Ok(out)
 }
 

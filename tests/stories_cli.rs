@@ -230,11 +230,19 @@ fn names_that_keep_appearing_join_the_story_once() {
             .len(),
         2
     );
-    // The story's state survives the process: the next start shows it as emerged.
+    // The story's state survives the process: the next start shows it as
+    // emerged, and from which items it was learned.
     let show = stdout(&run(&s.cfg, &["story", "show", "talks"]));
     assert!(
         show.lines()
             .any(|l| l.contains("Ilya Brandvold") && l.contains("emerged")),
+        "{show}"
+    );
+    let learned = show.split("learned from follow-ups:").nth(1).unwrap_or("");
+    assert!(
+        learned
+            .lines()
+            .any(|l| l.contains("Ilya Brandvold") && l.contains("(items 1, 2")),
         "{show}"
     );
 }
@@ -578,6 +586,8 @@ fn feedback_teaches_the_story() {
     let why = stdout(&run(&s.cfg, &["explain", "1"]));
     assert!(why.contains("not a follow-up"), "{why}");
 
+    let show = stdout(&run(&s.cfg, &["story", "show", "talks"]));
+    assert!(show.contains("feedback:\n  item 1 irrelevant"), "{show}");
     let out = run(&s.cfg, &["feedback", "1", "relevant", "--story", "talks"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let dry = stdout(&run(&s.cfg, &["rescore", "--story", "talks"]));

@@ -379,6 +379,25 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The names a story learned from its follow-ups, each with the items
+    /// it was seen in beside the story.
+    pub fn emerged_sources(&self, story: &str) -> Result<Vec<(String, Vec<i64>)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.name, s.item_id FROM emerged_entities e
+             JOIN entity_sightings s ON s.story_id = e.story_id AND s.name = e.name
+             WHERE e.story_id = ?1 ORDER BY e.created_at, e.name, s.item_id",
+        )?;
+        let mut out: Vec<(String, Vec<i64>)> = Vec::new();
+        for row in stmt.query_map([story], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
+            let (name, item) = row?;
+            match out.last_mut() {
+                Some((n, items)) if *n == name => items.push(item),
+                _ => out.push((name, vec![item])),
+            }
+        }
+        Ok(out)
+    }
+
     /// The story an alert is for and the item that raised it.
     pub fn alert_subject(&self, alert_id: &str) -> Result<Option<(String, Option<i64>)>> {
         let mut stmt = self
