@@ -59,6 +59,16 @@ fn feeds(rows: &[Value]) -> BTreeMap<String, String> {
     out
 }
 
+/// The labelled development items of ../shared/eval/dev.jsonl.
+fn dev_items(shared: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(shared.join("eval/dev.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 fn date_rfc2822(d: &str) -> String {
     let date = chrono::NaiveDate::parse_from_str(&d[..10.min(d.len())], "%Y-%m-%d").unwrap();
     date.and_hms_opt(12, 0, 0).unwrap().and_utc().to_rfc2822()
@@ -69,12 +79,7 @@ fn dev_set_precision_and_recall() {
     let Some(shared) = common::shared_dir() else {
         return;
     };
-    let raw = std::fs::read_to_string(shared.join("eval/dev.jsonl")).unwrap();
-    let values: Vec<Value> = raw
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let values = dev_items(&shared);
     let rows: Vec<Row> = values
         .iter()
         .map(|v| Row {
@@ -316,12 +321,7 @@ fn alerts_do_not_depend_on_the_order_feeds_arrive_in() {
     let Some(shared) = common::shared_dir() else {
         return;
     };
-    let raw = std::fs::read_to_string(shared.join("eval/dev.jsonl")).unwrap();
-    let values: Vec<Value> = raw
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let values = dev_items(&shared);
     let mut seed = 0x5eed_u64;
     let mut next = move || {
         seed ^= seed << 13;

@@ -420,7 +420,14 @@ impl Matcher {
             .take(2)
             .map(|(_, _, s)| clip(s, 300))
             .collect();
-        let doc_hits;
+        let own;
+        let doc = match doc {
+            Some(d) => d,
+            None => {
+                own = reference_terms(&[title, text]);
+                &own
+            }
+        };
         Draft(Some(Box::new(DraftParts {
             ent_count,
             ev_count,
@@ -430,22 +437,12 @@ impl Matcher {
             all_mentions,
             excluded_by,
             unknown,
-            rejected_hits: {
-                let own;
-                let doc = match doc {
-                    Some(d) => d,
-                    None => {
-                        own = reference_terms(&[title, text]);
-                        &own
-                    }
-                };
-                doc_hits = self.reference_hits(doc);
-                self.rejected
-                    .iter()
-                    .map(|q| hits_of(&q.terms, doc))
-                    .collect()
-            },
-            doc_hits,
+            doc_hits: self.reference_hits(doc),
+            rejected_hits: self
+                .rejected
+                .iter()
+                .map(|q| hits_of(&q.terms, doc))
+                .collect(),
             snippets,
         })))
     }
