@@ -6,8 +6,7 @@
 //! cold poll at N = 1,000 ended with six arenas of 1.4–2.4 MiB, about half of
 //! its anonymous memory. One arena, and large buffers (feed bodies) in their
 //! own mappings given back when freed, took the cold poll's peak from about
-//! 24 to 20 MiB; README, Benchmarks, item 23 has the runs and their cost in
-//! time.
+//! 24 to 20 MiB (git history has the runs and their cost in time).
 //!
 //! Anyone who tunes malloc themselves keeps their setting: a value given
 //! through `MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_`,

@@ -102,7 +102,7 @@ pub struct MatchContext {
     /// The stories as read (files and store rows, checked). Their watchlists
     /// and matchers are built by the first item that needs them: a poll that
     /// finds nothing new never does, and building them was a fifth of the
-    /// instructions of such a poll over 1,000 feeds (README Benchmarks, item 26).
+    /// instructions of such a poll over 1,000 feeds.
     sources: Vec<StorySource>,
     built: OnceLock<Stories>,
     /// Items published longer ago than this raise no alert.
@@ -362,7 +362,7 @@ impl Pipeline {
                 };
                 // One transaction per feed, not grouped: a few feeds' dirty
                 // index pages overflow the page cache and spill to the WAL
-                // before the commit (measured slower; see README Benchmarks).
+                // before the commit (measured slower).
                 let commit = self.commit;
                 let counts = self
                     .blocking(move |store| {

@@ -276,7 +276,7 @@ impl Store {
         // holds one feed's dirty pages, so a write transaction does not
         // spill to the WAL before its commit; other pages come from the
         // OS's file cache. 8 MiB held 6 MiB more and was no faster, on an
-        // empty store or on one of a million items (README Benchmarks).
+        // empty store or on one of a million items.
         conn.pragma_update(None, "mmap_size", 0)?;
         conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
         let mut store = Store {
