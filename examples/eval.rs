@@ -105,6 +105,20 @@ struct Counts {
 }
 
 impl Counts {
+    /// Counts one (story, item) pair: its truth and whether it alerted.
+    fn add(&mut self, t: Truth, hit: bool) {
+        match (t, hit) {
+            (Truth::FollowUp, true) => self.tp += 1,
+            (Truth::FollowUp, false) => self.fn_ += 1,
+            (Truth::Twin, true) => {
+                self.fp += 1;
+                self.twin += 1
+            }
+            (Truth::Other, true) => self.fp += 1,
+            _ => {}
+        }
+    }
+
     fn p(&self) -> f64 {
         self.tp as f64 / (self.tp + self.fp).max(1) as f64
     }
@@ -481,16 +495,7 @@ fn run(c: &Corpus, dump: Option<&std::sync::Mutex<std::fs::File>>) -> Outcome {
             if hit {
                 alerts += 1;
             }
-            match (t, hit) {
-                (Truth::FollowUp, true) => counts.tp += 1,
-                (Truth::FollowUp, false) => counts.fn_ += 1,
-                (Truth::Twin, true) => {
-                    counts.fp += 1;
-                    counts.twin += 1
-                }
-                (Truth::Other, true) => counts.fp += 1,
-                _ => {}
-            }
+            counts.add(t, hit);
         }
         if first {
             let groups: HashSet<&str> = c
@@ -544,16 +549,7 @@ fn floor_at(pairs: &[(f64, Truth)], threshold: f64) -> Counts {
     let mut k = Counts::default();
     for &(s, t) in pairs {
         let hit = s >= threshold;
-        match (t, hit) {
-            (Truth::FollowUp, true) => k.tp += 1,
-            (Truth::FollowUp, false) => k.fn_ += 1,
-            (Truth::Twin, true) => {
-                k.fp += 1;
-                k.twin += 1
-            }
-            (Truth::Other, true) => k.fp += 1,
-            _ => {}
-        }
+        k.add(t, hit);
     }
     k
 }
