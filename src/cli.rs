@@ -264,6 +264,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         return Ok(());
     }
     let config = Config::load(&path).map_err(Failure::config)?;
+    crate::matching::gazetteer::install(&config.matching.user_data).map_err(Failure::config)?;
     match cli.command {
         Command::CheckConfig => {
             print!("{}", describe(&config));
@@ -473,6 +474,29 @@ fn describe(c: &Config) -> String {
         "alerts: items older than {} raise none\n",
         humantime::format_duration(c.alerts.max_age)
     ));
+    if !c.matching.data.is_empty() {
+        let files: Vec<String> = c
+            .matching
+            .data
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        let lists: Vec<String> = c
+            .matching
+            .user_data
+            .counts()
+            .map(|(list, n)| format!("{list} +{n}"))
+            .collect();
+        out.push_str(&format!(
+            "matching data: {} ({})\n",
+            files.join(", "),
+            if lists.is_empty() {
+                "no entries".to_string()
+            } else {
+                lists.join(", ")
+            }
+        ));
+    }
     out.push_str(&format!("stories: {}\n", c.stories.len()));
     for s in &c.stories {
         out.push_str(&format!(

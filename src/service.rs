@@ -124,6 +124,9 @@ pub async fn run(path: &Path, config: Config) -> Result<(), ServiceError> {
                     sinks = new.sinks.len(),
                     "config reloaded"
                 );
+                if let Err(e) = crate::matching::gazetteer::install(&new.matching.user_data) {
+                    tracing::warn!(error = %e, "keeping the matching data the process started with");
+                }
                 config = new;
             }
             _ => break,

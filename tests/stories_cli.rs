@@ -601,3 +601,74 @@ fn feedback_teaches_the_story() {
         assert_eq!(run(&s.cfg, args).status.code(), Some(2), "{args:?}");
     }
 }
+
+#[test]
+fn matching_data_files_extend_the_built_in_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("reference.txt"),
+        "Landslide buries homes near Quelimane\n\nA landslide after days of heavy rain buried twelve homes near Quelimane on Tuesday, the provincial governor Joana Matsinhe said.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("local.txt"),
+        "# our region\n[cities]\nQuelimane | Kelimane\n[concepts]\nlandslide | landslide; landslid; mudslide; deslizamento\n",
+    )
+    .unwrap();
+    let story = "[[story]]\nid = \"slide\"\narticle = \"reference.txt\"\n";
+    let cfg = d.join("storywatch.toml");
+    let show = |cfg: &Path| {
+        let out = run(cfg, &["story", "show", "slide"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let line = |text: &str, name: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no line for {name} in {text}"))
+            .to_string()
+    };
+
+    std::fs::write(&cfg, story).unwrap();
+    let before = show(&cfg);
+    assert!(!line(&before, "Quelimane").contains("place"), "{before}");
+    assert!(
+        !before
+            .lines()
+            .any(|l| l.starts_with("concepts:") && l.contains("landslide")),
+        "{before}"
+    );
+
+    std::fs::write(&cfg, format!("[matching]\ndata = [\"local.txt\"]\n{story}")).unwrap();
+    let out = run(&cfg, &["check-config"]);
+    assert!(
+        stdout(&out).contains("matching data:") && stdout(&out).contains("cities +1"),
+        "{}",
+        stdout(&out)
+    );
+    let after = show(&cfg);
+    let q = line(&after, "Quelimane");
+    assert!(q.contains("place") && q.contains("Kelimane"), "{after}");
+    assert!(line(&after, "concepts:").contains("landslide"), "{after}");
+
+    // A bad line is refused at load, naming the file and line.
+    std::fs::write(
+        d.join("local.txt"),
+        "[cities]\nQuelimane | Kelimane\n[towns]\nMocuba\n",
+    )
+    .unwrap();
+    let out = run(&cfg, &["story", "show", "slide"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("local.txt:3:") && err.contains("no list [towns]"),
+        "{err}"
+    );
+    std::fs::remove_file(d.join("local.txt")).unwrap();
+    let err = stderr(&run(&cfg, &["check-config"]));
+    assert!(
+        err.contains("local.txt") && err.contains("cannot read"),
+        "{err}"
+    );
+}

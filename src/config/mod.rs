@@ -15,6 +15,8 @@ use toml::Spanned;
 use url::Url;
 
 use crate::matching::entities::Kind;
+use crate::matching::gazetteer::DataError;
+pub use crate::matching::gazetteer::UserData;
 pub use crate::matching::watchlist::{ConfigEntity, ConfigEvent};
 
 mod sinks;
@@ -80,6 +82,7 @@ pub struct Config {
     pub sinks: Vec<SinkConfig>,
     pub delivery: DeliveryConfig,
     pub service: ServiceConfig,
+    pub matching: MatchingConfig,
     /// `include` patterns, resolved against the config's folder.
     pub includes: Vec<String>,
 }
@@ -192,6 +195,15 @@ impl FullText {
     }
 }
 
+/// `[matching]`: the user's additions to the built-in gazetteer and word lists.
+#[derive(Debug, Clone, Default)]
+pub struct MatchingConfig {
+    /// `data` files, resolved against the config's folder.
+    pub data: Vec<PathBuf>,
+    /// Their entries, read and checked by [`Config::load`].
+    pub user_data: UserData,
+}
+
 /// Where a configuration problem is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -208,6 +220,12 @@ pub enum ConfigError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    #[error("invalid matching data in {}: {source}", config.display())]
+    Data {
+        config: PathBuf,
+        #[source]
+        source: DataError,
     },
     #[error("{}", render_problems(path, problems))]
     Invalid {
@@ -274,6 +292,16 @@ struct RawConfig {
     service: RawService,
     #[serde(default)]
     fetch: RawFetch,
+    #[serde(default)]
+    matching: RawMatching,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMatching {
+    /// Files extending the built-in lists (see `matching::gazetteer`).
+    #[serde(default)]
+    data: Vec<Spanned<String>>,
 }
 
 /// An included file: feeds only.
@@ -420,6 +448,11 @@ impl Config {
                 config.feeds.extend(feeds);
             }
         }
+        config.matching.user_data =
+            UserData::read(&config.matching.data).map_err(|source| ConfigError::Data {
+                config: path.to_path_buf(),
+                source,
+            })?;
         Ok(config)
     }
 
@@ -607,6 +640,14 @@ impl Validator<'_> {
                     None
                 }
             });
+        let mut matching = MatchingConfig::default();
+        for d in raw.matching.data {
+            if d.get_ref().trim().is_empty() {
+                self.problem(d.span(), "a data file name must not be empty");
+            } else {
+                matching.data.push(base_dir.join(d.get_ref().trim()));
+            }
+        }
         let shutdown_grace = raw
             .service
             .shutdown_grace
@@ -629,6 +670,7 @@ impl Validator<'_> {
                 listen,
                 shutdown_grace,
             },
+            matching,
             includes,
         }
     }

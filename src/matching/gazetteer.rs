@@ -6,8 +6,17 @@
 //!
 //! Entry files hold `name | aliases | demonyms` lines (lists separated by
 //! `;`), word files one word a line; `#` starts a comment line.
+//!
+//! A user extends the lists with files named in `[matching] data`: the same
+//! lines under a `[list]` header naming the file they extend (`[cities]`,
+//! `[concepts]`…). They are checked when the config loads and installed once,
+//! before the first story is derived, because everything built from the lists
+//! (name maps, folded word sets) is built once per process.
 
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 /// A gazetteer entry: the name shown to users and its other spellings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,149 +31,294 @@ pub struct Entry {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}:{line}: {message}")]
 pub struct DataError {
-    pub file: &'static str,
+    pub file: String,
     pub line: usize,
     pub message: String,
 }
 
-/// The data files, by name, as embedded.
-pub const FILES: &[(&str, &str)] = &[
-    ("countries.txt", include_str!("../../data/countries.txt")),
-    ("cities.txt", include_str!("../../data/cities.txt")),
+/// The shape of a data file's lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// `name | aliases [| demonyms]`, at most this many fields.
+    Entries(usize),
+    /// One word a line.
+    Words,
+    /// `word | place`, `| organisation` or `| other`.
+    Heads,
+    /// `[uk:]letters | latin`.
+    Letters,
+}
+
+/// The data files, by name, as embedded, with the shape of their lines.
+const FILES: &[(&str, Shape, &str)] = &[
+    (
+        "countries.txt",
+        Shape::Entries(3),
+        include_str!("../../data/countries.txt"),
+    ),
+    (
+        "cities.txt",
+        Shape::Entries(2),
+        include_str!("../../data/cities.txt"),
+    ),
     (
         "organisations.txt",
+        Shape::Entries(2),
         include_str!("../../data/organisations.txt"),
     ),
     (
         "person-cues.txt",
+        Shape::Words,
         include_str!("../../data/person-cues.txt"),
     ),
     (
         "common-capitalised.txt",
+        Shape::Words,
         include_str!("../../data/common-capitalised.txt"),
     ),
-    ("news-media.txt", include_str!("../../data/news-media.txt")),
+    (
+        "news-media.txt",
+        Shape::Words,
+        include_str!("../../data/news-media.txt"),
+    ),
     (
         "cue-modifiers.txt",
+        Shape::Words,
         include_str!("../../data/cue-modifiers.txt"),
     ),
     (
         "title-words.txt",
+        Shape::Words,
         include_str!("../../data/title-words.txt"),
     ),
-    ("particles.txt", include_str!("../../data/particles.txt")),
+    (
+        "particles.txt",
+        Shape::Words,
+        include_str!("../../data/particles.txt"),
+    ),
     (
         "inflections.txt",
+        Shape::Words,
         include_str!("../../data/inflections.txt"),
     ),
     (
         "function-words.txt",
+        Shape::Words,
         include_str!("../../data/function-words.txt"),
     ),
-    ("name-heads.txt", include_str!("../../data/name-heads.txt")),
-    ("concepts.txt", include_str!("../../data/concepts.txt")),
+    (
+        "name-heads.txt",
+        Shape::Heads,
+        include_str!("../../data/name-heads.txt"),
+    ),
+    (
+        "concepts.txt",
+        Shape::Entries(2),
+        include_str!("../../data/concepts.txt"),
+    ),
     (
         "translit-latin.txt",
+        Shape::Letters,
         include_str!("../../data/translit-latin.txt"),
     ),
 ];
 
-fn file(name: &'static str) -> &'static str {
-    FILES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, text)| *text)
-        .unwrap_or_else(|| panic!("data file {name} is not embedded"))
+/// Checks one content line against its file's shape.
+fn check(shape: Shape, l: &str) -> Result<(), String> {
+    match shape {
+        Shape::Entries(fields) => {
+            let parts: Vec<&str> = l.split('|').map(str::trim).collect();
+            if parts.len() > fields {
+                Err(format!(
+                    "{} fields separated by '|', at most {fields} expected",
+                    parts.len()
+                ))
+            } else if parts[0].is_empty() {
+                Err("the entry has no name".into())
+            } else {
+                Ok(())
+            }
+        }
+        Shape::Words if l.contains('|') => {
+            Err("a word list has one entry a line, without '|'".into())
+        }
+        Shape::Words => Ok(()),
+        Shape::Heads => match l.split_once('|') {
+            Some((w, k))
+                if !w.trim().is_empty()
+                    && matches!(k.trim(), "place" | "organisation" | "other") =>
+            {
+                Ok(())
+            }
+            _ => Err("expected `word | place`, `| organisation` or `| other`".into()),
+        },
+        Shape::Letters => match l.strip_prefix("uk:").unwrap_or(l).split_once('|') {
+            Some((a, _)) if !a.trim().is_empty() => Ok(()),
+            _ => Err("expected `letters | latin`".into()),
+        },
+    }
 }
 
-/// The content lines of a data file with their line numbers.
-fn lines(text: &'static str) -> impl Iterator<Item = (usize, &'static str)> {
+/// The content lines of a text with their line numbers.
+fn content_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.lines()
         .enumerate()
         .map(|(i, l)| (i + 1, l.trim()))
         .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
 }
 
-/// Parses `name | aliases [| demonyms]` lines; at most `fields` fields.
-pub fn parse_entries(
-    name: &'static str,
-    text: &'static str,
-    fields: usize,
-) -> Result<Vec<Entry>, DataError> {
+/// Entries a user added, by the data file they extend; see the module docs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserData {
+    lists: BTreeMap<&'static str, Vec<String>>,
+}
+
+impl UserData {
+    /// Reads and checks the files named in `[matching] data`.
+    pub fn read(paths: &[PathBuf]) -> Result<UserData, DataError> {
+        let mut data = UserData::default();
+        for path in paths {
+            let text = std::fs::read_to_string(path).map_err(|e| DataError {
+                file: path.display().to_string(),
+                line: 0,
+                message: format!("cannot read the file: {e}"),
+            })?;
+            data.add(path, &text)?;
+        }
+        Ok(data)
+    }
+
+    /// Adds the lines of one file, checked.
+    pub fn add(&mut self, path: &Path, text: &str) -> Result<(), DataError> {
+        let error = |line, message| DataError {
+            file: path.display().to_string(),
+            line,
+            message,
+        };
+        let mut list: Option<(&'static str, Shape)> = None;
+        for (line, l) in content_lines(text) {
+            if let Some(name) = l.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+                let file = format!("{}.txt", name.trim());
+                let found = FILES
+                    .iter()
+                    .find(|(n, shape, _)| *n == file && *shape != Shape::Letters);
+                let Some((n, shape, _)) = found else {
+                    let names: Vec<&str> = FILES
+                        .iter()
+                        .filter(|(_, s, _)| *s != Shape::Letters)
+                        .map(|(n, _, _)| n.trim_end_matches(".txt"))
+                        .collect();
+                    return Err(error(
+                        line,
+                        format!("no list [{}]; lists: {}", name.trim(), names.join(", ")),
+                    ));
+                };
+                list = Some((n, *shape));
+                continue;
+            }
+            let Some((name, shape)) = list else {
+                return Err(error(
+                    line,
+                    "an entry before any [list] header (such as [cities])".into(),
+                ));
+            };
+            check(shape, l).map_err(|m| error(line, m))?;
+            self.lists.entry(name).or_default().push(l.to_string());
+        }
+        Ok(())
+    }
+
+    /// How many entries each extended list gains: (list, entries).
+    pub fn counts(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.lists
+            .iter()
+            .map(|(name, lines)| (name.trim_end_matches(".txt"), lines.len()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lists.is_empty()
+    }
+}
+
+/// What [`install`] refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InstallError {
+    #[error("the [matching] data files changed; restart storywatch to use them")]
+    Changed,
+}
+
+static USER: Mutex<Option<&'static UserData>> = Mutex::new(None);
+/// Set when a list is first built: later user entries could no longer reach it.
+static SEALED: AtomicBool = AtomicBool::new(false);
+
+/// Makes `data` part of the lists for the rest of the process. Installing
+/// the same data again (a config reload) is a no-op; other data, once any
+/// list was built, is refused, since what was built from the lists stays.
+pub fn install(data: &UserData) -> Result<(), InstallError> {
+    let mut user = USER.lock().unwrap_or_else(|e| e.into_inner());
+    let same = match *user {
+        Some(u) => u == data,
+        None => data.is_empty(),
+    };
+    if same {
+        return Ok(());
+    }
+    if SEALED.load(Ordering::SeqCst) {
+        return Err(InstallError::Changed);
+    }
+    // Leaked once per process: the lists hand out `&'static` entries.
+    *user = Some(Box::leak(Box::new(data.clone())));
+    Ok(())
+}
+
+/// The embedded lines of a data file followed by the user's, for a list
+/// being built (which seals the user data).
+fn lines(name: &'static str) -> Vec<(usize, &'static str)> {
+    SEALED.store(true, Ordering::SeqCst);
+    let (_, _, text) = FILES
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .unwrap_or_else(|| panic!("data file {name} is not embedded"));
+    let mut out: Vec<(usize, &'static str)> = content_lines(text).collect();
+    let user = *USER.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(extra) = user.and_then(|u| u.lists.get(name)) {
+        out.extend(extra.iter().map(|l| (0, l.as_str())));
+    }
+    out
+}
+
+/// The entries of an entries file; its lines were checked when embedded
+/// (see the tests) or read.
+fn entries_of(name: &'static str) -> Vec<Entry> {
     let list = |s: &'static str| -> Vec<&'static str> {
         s.split(';')
             .map(str::trim)
             .filter(|a| !a.is_empty())
             .collect()
     };
-    lines(text)
-        .map(|(line, l)| {
+    lines(name)
+        .into_iter()
+        .map(|(_, l)| {
             let parts: Vec<&'static str> = l.split('|').map(str::trim).collect();
-            let error = |message: String| DataError {
-                file: name,
-                line,
-                message,
-            };
-            if parts.len() > fields {
-                return Err(error(format!(
-                    "{} fields separated by '|', at most {fields} expected",
-                    parts.len()
-                )));
-            }
-            if parts[0].is_empty() {
-                return Err(error("the entry has no name".into()));
-            }
-            Ok(Entry {
+            Entry {
                 name: parts[0],
                 aliases: parts.get(1).map(|s| list(s)).unwrap_or_default(),
                 demonyms: parts.get(2).map(|s| list(s)).unwrap_or_default(),
-            })
-        })
-        .collect()
-}
-
-/// Parses a one-word-a-line file.
-pub fn parse_words(name: &'static str, text: &'static str) -> Result<Vec<&'static str>, DataError> {
-    lines(text)
-        .map(|(line, l)| {
-            if l.contains('|') {
-                Err(DataError {
-                    file: name,
-                    line,
-                    message: "a word list has one entry a line, without '|'".into(),
-                })
-            } else {
-                Ok(l)
             }
         })
         .collect()
 }
 
-/// Parses `word | kind` lines.
-pub fn parse_heads(
-    name: &'static str,
-    text: &'static str,
-) -> Result<Vec<(&'static str, &'static str)>, DataError> {
-    lines(text)
-        .map(|(line, l)| match l.split_once('|') {
-            Some((w, k)) if matches!(k.trim(), "place" | "organisation" | "other") => {
-                Ok((w.trim(), k.trim()))
-            }
-            _ => Err(DataError {
-                file: name,
-                line,
-                message: "expected `word | place`, `| organisation` or `| other`".into(),
-            }),
-        })
-        .collect()
+fn words_of(name: &'static str) -> Vec<&'static str> {
+    lines(name).into_iter().map(|(_, l)| l).collect()
 }
 
 macro_rules! entries {
-    ($(#[$doc:meta])* $fn:ident, $file:literal, $fields:literal) => {
+    ($(#[$doc:meta])* $fn:ident, $file:literal) => {
         $(#[$doc])*
         pub fn $fn() -> &'static [Entry] {
             static CELL: OnceLock<Vec<Entry>> = OnceLock::new();
-            CELL.get_or_init(|| parse_entries($file, file($file), $fields).unwrap_or_else(|e| panic!("{e}")))
+            CELL.get_or_init(|| entries_of($file))
         }
     };
 }
@@ -174,7 +328,7 @@ macro_rules! words {
         $(#[$doc])*
         pub fn $fn() -> &'static [&'static str] {
             static CELL: OnceLock<Vec<&'static str>> = OnceLock::new();
-            CELL.get_or_init(|| parse_words($file, file($file)).unwrap_or_else(|e| panic!("{e}")))
+            CELL.get_or_init(|| words_of($file))
         }
     };
 }
@@ -182,26 +336,22 @@ macro_rules! words {
 entries!(
     /// Countries and regions, with aliases and demonyms.
     countries,
-    "countries.txt",
-    3
+    "countries.txt"
 );
 entries!(
     /// Capitals and cities of world news.
     cities,
-    "cities.txt",
-    2
+    "cities.txt"
 );
 entries!(
     /// Concepts of news reports with their stems in each language.
     concepts,
-    "concepts.txt",
-    2
+    "concepts.txt"
 );
 entries!(
     /// Organisations and institutions of world news.
     organisations,
-    "organisations.txt",
-    2
+    "organisations.txt"
 );
 words!(
     /// Words that, right before a capitalised name, say it is a person.
@@ -245,20 +395,20 @@ words!(
 );
 
 /// Cyrillic and Greek letters (and groups) with their Latin forms:
+/// Cyrillic and Greek letters (and groups) with their Latin forms:
 /// (Ukrainian only, letters, Latin).
 pub fn to_latin_table() -> &'static [(bool, &'static str, &'static str)] {
     static CELL: OnceLock<Vec<(bool, &'static str, &'static str)>> = OnceLock::new();
     CELL.get_or_init(|| {
-        lines(file("translit-latin.txt"))
-            .map(|(line, l)| {
+        lines("translit-latin.txt")
+            .into_iter()
+            .filter_map(|(_, l)| {
                 let (uk, l) = match l.strip_prefix("uk:") {
                     Some(rest) => (true, rest),
                     None => (false, l),
                 };
-                match l.split_once('|') {
-                    Some((a, b)) if !a.trim().is_empty() => (uk, a.trim(), b.trim()),
-                    _ => panic!("translit-latin.txt:{line}: expected `letters | latin`"),
-                }
+                let (a, b) = l.split_once('|')?;
+                Some((uk, a.trim(), b.trim()))
             })
             .collect()
     })
@@ -268,13 +418,30 @@ pub fn to_latin_table() -> &'static [(bool, &'static str, &'static str)] {
 pub fn name_heads() -> &'static [(&'static str, &'static str)] {
     static CELL: OnceLock<Vec<(&'static str, &'static str)>> = OnceLock::new();
     CELL.get_or_init(|| {
-        parse_heads("name-heads.txt", file("name-heads.txt")).unwrap_or_else(|e| panic!("{e}"))
+        lines("name-heads.txt")
+            .into_iter()
+            .filter_map(|(_, l)| {
+                let (w, k) = l.split_once('|')?;
+                Some((w.trim(), k.trim()))
+            })
+            .collect()
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_embedded_line_has_its_files_shape() {
+        for (name, shape, text) in FILES {
+            for (line, l) in content_lines(text) {
+                if let Err(m) = check(*shape, l) {
+                    panic!("data/{name}:{line}: {m}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn every_data_file_parses() {
@@ -306,6 +473,7 @@ mod tests {
         assert!(name_heads()
             .iter()
             .any(|(w, k)| *w == "county" && *k == "place"));
+        assert!(to_latin_table().len() > 30);
         let albania = countries().iter().find(|c| c.name == "Albania").unwrap();
         assert!(albania.aliases.contains(&"Albanien"));
         assert!(albania.demonyms.contains(&"Albanian"));
@@ -313,13 +481,42 @@ mod tests {
 
     #[test]
     fn bad_lines_name_the_file_and_line() {
-        let e = parse_entries("x.txt", "# header\nA | b | c | d\n", 3).unwrap_err();
-        assert_eq!((e.file, e.line), ("x.txt", 2));
-        assert!(e.to_string().starts_with("x.txt:2: "), "{e}");
-        let e = parse_words("w.txt", "one\n\ntwo | three\n").unwrap_err();
-        assert_eq!(e.line, 3);
-        let e = parse_heads("h.txt", "county | planet\n").unwrap_err();
-        assert_eq!(e.line, 1);
-        assert!(parse_entries("x.txt", " | alias\n", 2).is_err());
+        let add = |text: &str| UserData::default().add(Path::new("local.txt"), text);
+        let e = add("# header\n[countries]\nA | b | c | d\n").unwrap_err();
+        assert_eq!((e.file.as_str(), e.line), ("local.txt", 3));
+        assert!(e.to_string().starts_with("local.txt:3: "), "{e}");
+        let e = add("[person-cues]\none\n\ntwo | three\n").unwrap_err();
+        assert_eq!(e.line, 4);
+        let e = add("[name-heads]\ncounty | planet\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(add("[cities]\n | alias\n").is_err());
+        let e = add("Quelimane\n").unwrap_err();
+        assert!(e.message.contains("before any [list]"), "{e}");
+        let e = add("[towns]\nQuelimane\n").unwrap_err();
+        assert!(
+            e.message.contains("no list [towns]") && e.message.contains("cities"),
+            "{e}"
+        );
+        assert!(add("[translit-latin]\nж | zh\n").is_err());
+        let e = UserData::read(&[PathBuf::from("/nonexistent/local.txt")]).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/local.txt"), "{e}");
+    }
+
+    #[test]
+    fn user_entries_are_kept_by_list() {
+        let mut data = UserData::default();
+        data.add(
+            Path::new("a.txt"),
+            "[cities]\nQuelimane | Kilimane\n[concepts]\nlandslide | landslide; mudslide; frana\n",
+        )
+        .unwrap();
+        assert_eq!(data.lists["cities.txt"], vec!["Quelimane | Kilimane"]);
+        assert_eq!(data.lists["concepts.txt"].len(), 1);
+        assert!(!data.is_empty());
+        // Once a list is built, other data is refused (what was built from
+        // the lists stays); the same data again is a no-op.
+        assert!(!countries().is_empty());
+        assert_eq!(install(&data), Err(InstallError::Changed));
+        assert_eq!(install(&UserData::default()), Ok(()));
     }
 }
