@@ -60,10 +60,16 @@ pub fn story_show(config: &Config, id: &str) -> Result<String, CommandError> {
     out.push_str(&crate::matching::watchlist::render(&story.watchlist));
     let learned = store.emerged_sources(id)?;
     if !learned.is_empty() {
+        let names = store.emerged_entities(id)?;
+        let weights = stories::emerged_weights(&names);
         out.push_str("learned from follow-ups:\n");
         for (name, items) in &learned {
             let items: Vec<String> = items.iter().map(|i| i.to_string()).collect();
-            let _ = writeln!(out, "  {name}  (items {})", items.join(", "));
+            let state = match weights.iter().find(|(n, _)| n.name == *name) {
+                Some((_, w)) => format!("weight {w:.2}"),
+                None => "no longer matched (the story moved on)".to_string(),
+            };
+            let _ = writeln!(out, "  {name}  {state}  (items {})", items.join(", "));
         }
     }
     let judged = store.feedback(id)?;

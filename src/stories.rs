@@ -11,10 +11,44 @@ use crate::extract::{html_to_text, plain_to_text};
 use crate::matching::entities::Kind;
 use crate::matching::watchlist::{self, aliases_for, Origin, WatchEntity, Watchlist};
 use crate::matching::Matcher;
-use crate::store::{Store, StoreError};
+use crate::store::{EmergedName, Store, StoreError};
 
 /// Weight of a name that emerged from follow-ups: it helps, never carries a match alone.
 pub const EMERGED_WEIGHT: f64 = 0.35;
+
+/// A learned name's weight halves for every this many seconds the story has
+/// moved on without it (measured from the story's newest sighting, so a
+/// quiet story keeps what it learned).
+pub const EMERGED_HALF_LIFE: i64 = 30 * 24 * 3600;
+
+/// A learned name three half-lives behind the story is forgotten.
+const EMERGED_FORGET_AFTER: i64 = 3 * EMERGED_HALF_LIFE;
+
+/// At most this many learned names take part in matching: the most recent,
+/// then the most often seen.
+pub const MAX_EMERGED: usize = 24;
+
+/// The learned names that take part in matching, with their weights:
+/// bounded to [`MAX_EMERGED`], decaying with how far the story moved on.
+pub fn emerged_weights(names: &[EmergedName]) -> Vec<(&EmergedName, f64)> {
+    let newest = names.iter().map(|n| n.last_seen).max().unwrap_or(0);
+    let mut kept: Vec<(&EmergedName, f64)> = names
+        .iter()
+        .filter(|n| newest - n.last_seen <= EMERGED_FORGET_AFTER)
+        .map(|n| {
+            let behind = (newest - n.last_seen) as f64 / EMERGED_HALF_LIFE as f64;
+            (n, EMERGED_WEIGHT * 0.5f64.powf(behind))
+        })
+        .collect();
+    kept.sort_by(|a, b| {
+        b.0.last_seen
+            .cmp(&a.0.last_seen)
+            .then(b.0.sightings.cmp(&a.0.sightings))
+            .then(a.0.name.cmp(&b.0.name))
+    });
+    kept.truncate(MAX_EMERGED);
+    kept
+}
 
 /// The score from which a follow-up is confident enough for the names beside
 /// it to count toward emerging (z ≥ 2.8 in the score's logistic model).
@@ -198,8 +232,8 @@ pub struct StorySource {
     /// publication date its article pages give, else the first date their
     /// text states.
     pub date: Option<i64>,
-    /// Emerged entities: name and kind, as stored.
-    emerged: Vec<(String, String)>,
+    /// Names learned from follow-ups, as stored.
+    emerged: Vec<EmergedName>,
     /// Items a user judged for the story (`storywatch feedback`).
     feedback: Vec<crate::store::Feedback>,
 }
@@ -301,16 +335,17 @@ impl StorySource {
             }
         }
         let known = watchlist::index(&wl);
-        for (name, kind) in &self.emerged {
+        for (learned, weight) in emerged_weights(&self.emerged) {
+            let name = &learned.name;
             if known.contains_key(crate::matching::text::fold(name).trim()) {
                 continue;
             }
-            let kind = Kind::parse(kind).unwrap_or(Kind::Other);
+            let kind = Kind::parse(&learned.kind).unwrap_or(Kind::Other);
             wl.entities.push(WatchEntity {
                 aliases: aliases_for(name, kind),
                 name: name.clone(),
                 kind,
-                weight: EMERGED_WEIGHT,
+                weight,
                 origin: Origin::Emerged,
                 mentions: 0,
             });
@@ -355,6 +390,39 @@ pub fn vocabulary(stories: &[Story]) -> rustc_hash::FxHashSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn learned_names_are_bounded_and_fade_as_the_story_moves_on() {
+        let day = 24 * 3600;
+        let name = |n: &str, last_seen: i64, sightings: u32| EmergedName {
+            name: n.to_string(),
+            kind: "person".to_string(),
+            last_seen,
+            sightings,
+        };
+        let names = vec![
+            name("Old", 0, 9),
+            name("Month", 70 * day, 2),
+            name("Recent", 100 * day, 2),
+        ];
+        let w = emerged_weights(&names);
+        let weight = |n: &str| w.iter().find(|(e, _)| e.name == n).map(|(_, w)| *w);
+        assert_eq!(weight("Recent"), Some(EMERGED_WEIGHT));
+        assert!((weight("Month").unwrap() - EMERGED_WEIGHT / 2.0).abs() < 1e-9);
+        // 100 days behind the story's newest sighting: forgotten.
+        assert_eq!(weight("Old"), None);
+        // A story that went quiet keeps its weights: only the gap counts.
+        let quiet = vec![name("Only", 5 * day, 2)];
+        assert_eq!(emerged_weights(&quiet)[0].1, EMERGED_WEIGHT);
+
+        let many: Vec<EmergedName> = (0..40)
+            .map(|i| name(&format!("N{i:02}"), day * (i / 4), (i % 4) as u32))
+            .collect();
+        let kept = emerged_weights(&many);
+        assert_eq!(kept.len(), MAX_EMERGED);
+        assert_eq!(kept[0].0.name, "N39", "newest, then most seen first");
+        assert!(kept.iter().all(|(n, _)| n.last_seen >= 4 * day));
+    }
 
     #[test]
     fn plain_and_html_articles() {

@@ -240,9 +240,9 @@ fn names_that_keep_appearing_join_the_story_once() {
     );
     let learned = show.split("learned from follow-ups:").nth(1).unwrap_or("");
     assert!(
-        learned
-            .lines()
-            .any(|l| l.contains("Ilya Brandvold") && l.contains("(items 1, 2")),
+        learned.lines().any(|l| l.contains("Ilya Brandvold")
+            && l.contains("weight 0.35")
+            && l.contains("(items 1, 2")),
         "{show}"
     );
 }

@@ -408,11 +408,25 @@ impl Store {
             .optional()?)
     }
 
-    pub fn emerged_entities(&self, story: &str) -> Result<Vec<(String, String)>> {
+    /// The names a story learned, each with when it was last seen beside
+    /// the story (its newest follow-up's publication, else arrival) and in
+    /// how many follow-ups.
+    pub fn emerged_entities(&self, story: &str) -> Result<Vec<EmergedName>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT name, kind FROM emerged_entities WHERE story_id = ?1 ORDER BY created_at, name",
+            "SELECT e.name, e.kind, MAX(COALESCE(i.published_at, i.first_seen_at)), COUNT(i.id)
+             FROM emerged_entities e
+             LEFT JOIN entity_sightings s ON s.story_id = e.story_id AND s.name = e.name
+             LEFT JOIN items i ON i.id = s.item_id
+             WHERE e.story_id = ?1 GROUP BY e.name, e.kind ORDER BY e.created_at, e.name",
         )?;
-        let rows = stmt.query_map([story], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map([story], |r| {
+            Ok(EmergedName {
+                name: r.get(0)?,
+                kind: r.get(1)?,
+                last_seen: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
+                sightings: r.get(3)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -609,6 +623,16 @@ pub struct StoredAlert {
     pub score: Option<f64>,
     pub created_at: i64,
     pub payload: String,
+}
+
+/// A name a story learned from its follow-ups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmergedName {
+    pub name: String,
+    pub kind: String,
+    /// Unix seconds of its newest sighting beside the story.
+    pub last_seen: i64,
+    pub sightings: u32,
 }
 
 /// One item a user judged for a story, as it was when judged.
