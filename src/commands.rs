@@ -31,6 +31,8 @@ pub enum CommandError {
     },
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl CommandError {
@@ -38,7 +40,9 @@ impl CommandError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            CommandError::NotFound(_) | CommandError::Story(StoryError::Unknown(_))
+            CommandError::NotFound(_)
+                | CommandError::Usage(_)
+                | CommandError::Story(StoryError::Unknown(_))
         )
     }
 }
@@ -112,6 +116,12 @@ pub fn story_list(config: &Config) -> Result<String, CommandError> {
 
 /// `story add --id ID PATH|URL`: stores another reference article.
 pub async fn story_add(config: &Config, id: &str, source: &str) -> Result<String, CommandError> {
+    if !crate::config::is_story_id(id) {
+        return Err(CommandError::Usage(format!(
+            "--id {id:?}: {}",
+            crate::config::STORY_ID_RULE
+        )));
+    }
     let raw = if source.starts_with("http://") || source.starts_with("https://") {
         fetch_text(config, source).await?
     } else {

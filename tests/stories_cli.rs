@@ -289,6 +289,22 @@ fn story_add_show_list_and_errors() {
     let list = stdout(&run(&s.cfg, &["story", "list"]));
     assert!(list.contains("talks") && list.contains("riyadh"), "{list}");
 
+    // Ids the config would refuse are refused here too, before anything is stored.
+    for bad in ["../../x", "a\nb", "", ".hidden", "two words"] {
+        let out = run(
+            &s.cfg,
+            &["story", "add", "--id", bad, extra.to_str().unwrap()],
+        );
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("story id must be"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let list = stdout(&run(&s.cfg, &["story", "list"]));
+    assert_eq!(list.lines().count(), 2, "{list}");
+
     // Adding by URL fetches the page.
     let page = TestServer::start(|_| {
         Response::new(200, "<html><body><h1>Peskov on talks</h1><p>Dmitry Peskov spoke about Ukraine talks in Moscow.</p></body></html>")

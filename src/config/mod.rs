@@ -68,6 +68,20 @@ pub fn default_user_agent() -> String {
     )
 }
 
+/// What a story id may be, as users are told.
+pub const STORY_ID_RULE: &str =
+    "story id must be non-empty letters, digits, '-', '_' or '.', and not start with '.'";
+
+/// Whether `id` may name a story: it appears in alert ids, payloads and
+/// file names, so it holds no separators, controls or whitespace.
+pub fn is_story_id(id: &str) -> bool {
+    !id.is_empty()
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 /// A validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -745,15 +759,8 @@ impl Validator<'_> {
         let mut out = Vec::new();
         for st in raw {
             let id = st.id.get_ref().trim().to_string();
-            if id.is_empty()
-                || !id
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            {
-                self.problem(
-                    st.id.span(),
-                    "story id must be non-empty letters, digits, '-', '_' or '.'",
-                );
+            if !is_story_id(&id) {
+                self.problem(st.id.span(), STORY_ID_RULE);
             } else if !ids.insert(id.clone()) {
                 self.problem(st.id.span(), format!("duplicate story id {id:?}"));
             }
