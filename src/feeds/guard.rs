@@ -79,7 +79,8 @@ fn refusal(host: &str, what: &str) -> Refused {
 /// Whether an address is reachable on the public internet: not loopback,
 /// private (RFC 1918, fc00::/7), link-local (169.254.0.0/16 with cloud
 /// metadata, fe80::/10), shared (100.64.0.0/10), unspecified, broadcast,
-/// multicast, documentation or reserved.
+/// multicast, documentation or reserved (IPv4-compatible `::a.b.c.d`
+/// included).
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
@@ -88,6 +89,11 @@ pub fn is_public(ip: IpAddr) -> bool {
                 return is_public_v4(v4);
             }
             let seg = v6.segments();
+            // ::a.b.c.d, the deprecated IPv4-compatible form: some stacks
+            // still route it to the IPv4 address, and no public host uses it.
+            if seg[..6] == [0; 6] {
+                return false;
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
@@ -171,6 +177,9 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
             "64:ff9b::a9fe:a9fe",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "::8.8.8.8",
         ] {
             assert!(!is_public(ip(private)), "{private} counted as public");
         }
@@ -190,6 +199,7 @@ mod tests {
         for bad in [
             "http://127.0.0.1:8080/a",
             "http://[::1]/a",
+            "http://[::127.0.0.1]/a",
             "http://169.254.169.254/latest/meta-data/",
             "http://localhost/a",
             "http://api.localhost/a",
