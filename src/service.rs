@@ -92,6 +92,7 @@ pub async fn run(path: &Path, config: Config) -> Result<(), ServiceError> {
         let path_buf: PathBuf = path.to_path_buf();
         let (gen, reloads) = (generation.clone(), reload_requests.clone());
         let notifier_r = notifier.clone();
+        let storage = config.storage.path.clone();
         let watcher = tokio::spawn(async move {
             loop {
                 tokio::select! {
@@ -100,6 +101,16 @@ pub async fn run(path: &Path, config: Config) -> Result<(), ServiceError> {
                 }
                 notifier_r.reloading();
                 match Config::load(&path_buf) {
+                    // Switching databases under a running service would
+                    // re-poll every feed and re-send what was delivered.
+                    Ok(new) if new.storage.path != storage => {
+                        tracing::error!(
+                            running = %storage.display(),
+                            configured = %new.storage.path.display(),
+                            "config reload refused: [storage] path changed; restart storywatch to use another database"
+                        );
+                        notifier_r.ready();
+                    }
                     Ok(new) => {
                         gen.cancel();
                         return Some(new);

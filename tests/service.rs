@@ -220,11 +220,41 @@ fn sighup_reloads_the_config_and_a_broken_one_keeps_the_old() {
     std::thread::sleep(Duration::from_millis(500));
     let (status, body) = http_get(port, "/healthz");
     assert_eq!((status, body.as_str()), (200, "ok\n"));
+    // Another database is refused too: the service keeps the one it opened.
+    let polled_b = b.requests().len();
+    let c = TestServer::start(|_| {
+        Response::new(
+            200,
+            "<rss version=\"2.0\"><channel><title>c</title></channel></rss>",
+        )
+    });
+    std::fs::write(
+        &s.cfg,
+        format!(
+            "[storage]\npath = \"other.db\"\n{base}\n[[feed]]\nname = \"c\"\nurl = \"{}\"\n",
+            c.url("/rss")
+        ),
+    )
+    .unwrap();
+    signal(&child, "HUP");
+    std::thread::sleep(Duration::from_millis(800));
+    let (status, _) = http_get(port, "/healthz");
+    assert_eq!(status, 200);
     let err = stop(child, Duration::from_secs(12));
     assert!(
         err.contains("config reload failed") && err.contains("poll.interval"),
         "{err}"
     );
+    assert!(
+        err.contains("config reload refused") && err.contains("other.db"),
+        "{err}"
+    );
+    assert!(
+        c.requests().is_empty(),
+        "the refused config's feed was polled"
+    );
+    assert!(!s.dir.path().join("other.db").exists());
+    assert_eq!(b.requests().len(), polled_b);
     assert!(err.contains("config reloaded"), "{err}");
 }
 
