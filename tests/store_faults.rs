@@ -400,3 +400,28 @@ fn the_service_rides_out_a_locked_and_a_full_database() {
     assert_eq!(items(&s.db).len(), if tmpfs.is_some() { 63 } else { 43 });
     drop(tmpfs);
 }
+
+/// The database holds feed URLs (with any credentials in them): it and its
+/// WAL and shared-memory files are readable by their owner only, whatever
+/// the umask.
+#[test]
+fn a_new_database_and_its_wal_are_private() {
+    let feed = feed();
+    let s = setup(&feed);
+    let m = poll(&s);
+    assert_eq!(m.code, Some(0), "{}", m.stderr);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&s.db), 0o600, "{}", s.db.display());
+    // While a connection holds it open, SQLite gives the -wal and -shm
+    // files the database file's mode.
+    let conn = rusqlite::Connection::open(&s.db).unwrap();
+    conn.execute_batch("BEGIN; SELECT count(*) FROM items;")
+        .unwrap();
+    let m = poll(&s);
+    assert_eq!(m.code, Some(0), "{}", m.stderr);
+    for ext in ["db-wal", "db-shm"] {
+        let p = s.db.with_extension(ext);
+        assert_eq!(mode(&p), 0o600, "{}", p.display());
+    }
+    drop(conn);
+}

@@ -54,6 +54,12 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("cannot create database {path}: {source}")]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot create the folder for database {path}: {source}")]
     CreateDir {
         path: PathBuf,
@@ -203,6 +209,20 @@ pub struct Store {
     bands: RefCell<BandFilter>,
 }
 
+/// Creates a missing database file readable by its owner only: it holds
+/// feed URLs (with any credentials in them) and what was read. SQLite gives
+/// the WAL and shared-memory files the main file's mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
 impl Store {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Store> {
@@ -212,6 +232,10 @@ impl Store {
                 source,
             })?;
         }
+        create_private(path).map_err(|source| StoreError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
