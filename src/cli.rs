@@ -247,6 +247,27 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Writes to standard output; a write that fails (a closed pipe, a full
+/// disk) is a failure of the command, not a panic.
+fn emit(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure {
+            code: 1,
+            message: format!("cannot write to standard output: {e}"),
+        })
+}
+
+macro_rules! say {
+    ($($arg:tt)*) => { emit(&format!($($arg)*))? };
+}
+
+macro_rules! sayln {
+    ($($arg:tt)*) => { emit(&(format!($($arg)*) + "\n"))? };
+}
+
 pub fn run(cli: Cli) -> Result<(), Failure> {
     let path = config::resolve_path(cli.config.as_deref());
     if let Command::Extract { source, json } = &cli.command {
@@ -260,14 +281,14 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         let out = runtime()?
             .block_on(commands::extract(&config, source, *json))
             .map_err(command_failure)?;
-        print!("{out}");
+        say!("{out}");
         return Ok(());
     }
     let config = Config::load(&path).map_err(Failure::config)?;
     crate::matching::gazetteer::install(&config.matching.user_data).map_err(Failure::config)?;
     match cli.command {
         Command::CheckConfig => {
-            print!("{}", describe(&config));
+            say!("{}", describe(&config));
             Ok(())
         }
         Command::Poll {
@@ -290,14 +311,14 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                     other => Failure::runtime(other),
                 })?;
             if json {
-                println!(
+                sayln!(
                     "{}",
                     serde_json::to_string(&summary).map_err(Failure::runtime)?
                 );
             } else {
-                print!("{}", summary.render());
+                say!("{}", summary.render());
                 if dry_run {
-                    println!("(dry run: nothing was written)");
+                    sayln!("(dry run: nothing was written)");
                 }
             }
             Ok(())
@@ -316,7 +337,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                     Failure::runtime(e)
                 }
             })?;
-            print!("{out}");
+            say!("{out}");
             Ok(())
         }
         Command::Story { command } => {
@@ -327,7 +348,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                     runtime()?.block_on(commands::story_add(&config, &id, &source))
                 }
             };
-            print!("{}", out.map_err(command_failure)?);
+            say!("{}", out.map_err(command_failure)?);
             Ok(())
         }
         Command::Extract { .. } => unreachable!("handled before the config is loaded"),
@@ -335,7 +356,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let out = runtime()?
                 .block_on(commands::explain(&config, &item, json))
                 .map_err(command_failure)?;
-            print!("{out}");
+            say!("{out}");
             Ok(())
         }
         Command::Alerts { command } => match command {
@@ -360,7 +381,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                     limit,
                     delivery,
                 };
-                print!(
+                say!(
                     "{}",
                     commands::alerts_list(&config, &filter, json).map_err(command_failure)?
                 );
@@ -370,14 +391,14 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 let out = runtime()?
                     .block_on(ops::retry(&config, id.as_deref()))
                     .map_err(ops_failure)?;
-                print!("{out}");
+                say!("{out}");
                 Ok(())
             }
             AlertsCommand::Test { sink } => {
                 let out = runtime()?
                     .block_on(ops::test(&config, &sink))
                     .map_err(ops_failure)?;
-                print!("{out}");
+                say!("{out}");
                 Ok(())
             }
         },
@@ -392,7 +413,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 })
         }
         Command::Clusters { story, limit } => {
-            print!(
+            say!(
                 "{}",
                 commands::clusters(&config, story.as_deref(), limit).map_err(command_failure)?
             );
@@ -403,7 +424,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             verdict,
             story,
         } => {
-            print!(
+            say!(
                 "{}",
                 commands::feedback(&config, &item, verdict == "relevant", story.as_deref())
                     .map_err(command_failure)?
@@ -416,7 +437,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             dry_run: _,
             apply,
         } => {
-            print!(
+            say!(
                 "{}",
                 commands::rescore(&config, story.as_deref(), since, apply)
                     .map_err(command_failure)?

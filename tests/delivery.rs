@@ -503,3 +503,49 @@ fn a_digest_sink_sends_one_message_and_stdout_prints_json_lines() {
         .collect();
     assert_eq!(inside, ids);
 }
+
+/// Standard output that cannot be written (`poll > /dev/full`) is a failed
+/// delivery: the alert stays queued and goes out once output works again.
+#[test]
+fn a_stdout_sink_that_cannot_write_keeps_the_alert_queued() {
+    let body = three_followups();
+    let server = TestServer::start(move |_| Response::new(200, body.clone()));
+    let s = setup(
+        &server.url("/rss"),
+        "[[sink]]\nname = \"out\"\nkind = \"stdout\"\n",
+    );
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = common::storywatch()
+        .arg("--config")
+        .arg(&s.cfg)
+        .arg("poll")
+        .stdout(full)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    let pending = stdout(&run(&s.cfg, &["alerts", "list", "--pending"]));
+    assert_eq!(
+        pending.matches("delivery: out pending").count(),
+        3,
+        "{pending}\n{err}"
+    );
+    assert!(
+        pending.contains("cannot write to standard output"),
+        "{pending}"
+    );
+    assert!(err.contains("cannot write to standard output"), "{err}");
+    let out = run(&s.cfg, &["poll"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    let sent: Vec<&str> = printed
+        .lines()
+        .filter(|l| l.starts_with('{') && l.contains("\"story\":\"talks\""))
+        .collect();
+    assert_eq!(sent.len(), 3, "{printed}");
+    let pending = stdout(&run(&s.cfg, &["alerts", "list", "--pending"]));
+    assert!(!pending.contains("talks"), "{pending}");
+}

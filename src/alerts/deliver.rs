@@ -543,13 +543,23 @@ impl Deliverer {
         payloads: &[AlertPayload],
     ) -> (Outcome, Option<u16>, Option<String>) {
         let Some(url) = &sink.url else {
-            // stdout: one JSON line per alert.
+            // stdout: one JSON line per alert. A write that fails (a full
+            // disk, a closed pipe) is a failed delivery, tried again later.
             use std::io::Write;
-            let mut out = std::io::stdout().lock();
+            let mut lines = String::new();
             for p in payloads {
-                let _ = writeln!(out, "{}", serde_json::to_string(p).unwrap_or_default());
+                lines.push_str(&serde_json::to_string(p).unwrap_or_default());
+                lines.push('\n');
             }
-            return (Outcome::Delivered, None, None);
+            let mut out = std::io::stdout().lock();
+            return match out.write_all(lines.as_bytes()).and_then(|()| out.flush()) {
+                Ok(()) => (Outcome::Delivered, None, None),
+                Err(e) => (
+                    Outcome::Retry { after: None },
+                    None,
+                    Some(format!("cannot write to standard output: {e}")),
+                ),
+            };
         };
         let request = match sink.cfg.kind {
             SinkKind::Webhook => {
