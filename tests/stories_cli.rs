@@ -589,6 +589,7 @@ fn feedback_teaches_the_story() {
     let alerted = alerts(&s.cfg);
     assert_eq!(alerted.len(), 1);
     let id = alerted[0]["id"].as_str().unwrap().to_string();
+    let item = alerted[0]["item"]["id"].as_i64().unwrap().to_string();
 
     let out = run(&s.cfg, &["feedback", &id, "irrelevant"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -599,12 +600,15 @@ fn feedback_teaches_the_story() {
     );
     let dry = stdout(&run(&s.cfg, &["rescore", "--story", "talks"]));
     assert!(dry.contains("1 no longer would"), "{dry}");
-    let why = stdout(&run(&s.cfg, &["explain", "1"]));
+    let why = stdout(&run(&s.cfg, &["explain", &item]));
     assert!(why.contains("not a follow-up"), "{why}");
 
     let show = stdout(&run(&s.cfg, &["story", "show", "talks"]));
-    assert!(show.contains("feedback:\n  item 1 irrelevant"), "{show}");
-    let out = run(&s.cfg, &["feedback", "1", "relevant", "--story", "talks"]);
+    assert!(
+        show.contains(&format!("feedback:\n  item {item} irrelevant")),
+        "{show}"
+    );
+    let out = run(&s.cfg, &["feedback", &item, "relevant", "--story", "talks"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let dry = stdout(&run(&s.cfg, &["rescore", "--story", "talks"]));
     assert!(dry.contains("0 no longer would"), "{dry}");

@@ -273,16 +273,16 @@ pub fn install(data: &UserData) -> Result<(), InstallError> {
 
 /// The embedded lines of a data file followed by the user's, for a list
 /// being built (which seals the user data).
-fn lines(name: &'static str) -> Vec<(usize, &'static str)> {
+fn lines(name: &'static str) -> Vec<&'static str> {
     SEALED.store(true, Ordering::SeqCst);
     let (_, _, text) = FILES
         .iter()
         .find(|(n, _, _)| *n == name)
         .unwrap_or_else(|| panic!("data file {name} is not embedded"));
-    let mut out: Vec<(usize, &'static str)> = content_lines(text).collect();
+    let mut out: Vec<&'static str> = content_lines(text).map(|(_, l)| l).collect();
     let user = *USER.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(extra) = user.and_then(|u| u.lists.get(name)) {
-        out.extend(extra.iter().map(|l| (0, l.as_str())));
+        out.extend(extra.iter().map(String::as_str));
     }
     out
 }
@@ -298,7 +298,7 @@ fn entries_of(name: &'static str) -> Vec<Entry> {
     };
     lines(name)
         .into_iter()
-        .map(|(_, l)| {
+        .map(|l| {
             let parts: Vec<&'static str> = l.split('|').map(str::trim).collect();
             Entry {
                 name: parts[0],
@@ -310,7 +310,7 @@ fn entries_of(name: &'static str) -> Vec<Entry> {
 }
 
 fn words_of(name: &'static str) -> Vec<&'static str> {
-    lines(name).into_iter().map(|(_, l)| l).collect()
+    lines(name)
 }
 
 macro_rules! entries {
@@ -402,7 +402,7 @@ pub fn to_latin_table() -> &'static [(bool, &'static str, &'static str)] {
     CELL.get_or_init(|| {
         lines("translit-latin.txt")
             .into_iter()
-            .filter_map(|(_, l)| {
+            .filter_map(|l| {
                 let (uk, l) = match l.strip_prefix("uk:") {
                     Some(rest) => (true, rest),
                     None => (false, l),
@@ -420,7 +420,7 @@ pub fn name_heads() -> &'static [(&'static str, &'static str)] {
     CELL.get_or_init(|| {
         lines("name-heads.txt")
             .into_iter()
-            .filter_map(|(_, l)| {
+            .filter_map(|l| {
                 let (w, k) = l.split_once('|')?;
                 Some((w.trim(), k.trim()))
             })
