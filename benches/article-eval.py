@@ -8,7 +8,7 @@ For pages with `*.expected.html` the measure is word precision, recall and F1
 against that text (bags of lower-cased words; each CJK character is a word).
 For pages with `*.expected.json` it is trafilatura's own snippet measure: a
 `with` snippet found is a true positive, missed a false negative; a `without`
-snippet found is a false positive. tests/article_eval.rs computes the same
+snippet found is a false positive. tests/it/article_eval.rs computes the same
 measures for storywatch alone and asserts the issue's targets.
 
 trafilatura runs with its defaults, except include_comments=False: comments

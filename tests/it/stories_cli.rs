@@ -2,13 +2,11 @@
 //! `explain`, `story add|show|list`, `[alerts] max_age`, `rescore`, and
 //! entities that emerge from follow-ups (and survive a restart).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::http::{Response, TestServer};
-use common::news::{item, now_rfc2822, rss, REFERENCE};
-use common::{poll_json, run, stderr, stdout};
+use crate::common::http::{Response, TestServer};
+use crate::common::news::{item, now_rfc2822, rss, REFERENCE};
+use crate::common::{poll_json, run, stderr, stdout};
 use serde_json::Value;
 
 struct Setup {

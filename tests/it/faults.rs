@@ -6,16 +6,16 @@
 //! nothing may panic. `cargo test --test faults -- --nocapture` prints the
 //! table.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use common::faults::{reset_mid_body, respond, stream_body, FaultServer};
-use common::http::{Response, TestServer};
-use common::news::{now_rfc2822, three_followups, REFERENCE};
-use common::proc::{measure, Measured};
+use crate::common::faults::{reset_mid_body, respond, stream_body, FaultServer};
+use crate::common::http::{Response, TestServer};
+use crate::common::news::{now_rfc2822, three_followups, REFERENCE};
+use crate::common::proc::{measure, Measured};
 
 /// Peak resident memory allowed for one poll.
 const RSS_LIMIT_KIB: u64 = 150 * 1024;

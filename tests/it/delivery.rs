@@ -1,7 +1,7 @@
 //! Alert delivery end to end: the real binary, a feed and webhook receivers
 //! on 127.0.0.1, real signals. Retry schedules are short so tests are quick.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -10,11 +10,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::common::http::{Request, Response, TestServer};
+use crate::common::news::{item, now_rfc2822, rss, three_followups, REFERENCE};
+use crate::common::{poll_json, run, stderr, stdout};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use common::http::{Request, Response, TestServer};
-use common::news::{item, now_rfc2822, rss, three_followups, REFERENCE};
-use common::{poll_json, run, stderr, stdout};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 
@@ -548,4 +548,61 @@ fn a_stdout_sink_that_cannot_write_keeps_the_alert_queued() {
     assert_eq!(sent.len(), 3, "{printed}");
     let pending = stdout(&run(&s.cfg, &["alerts", "list", "--pending"]));
     assert!(!pending.contains("talks"), "{pending}");
+}
+
+#[test]
+fn alerts_retry_sends_a_delivery_waiting_out_its_backoff_now() {
+    let feed = feed_server();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    // The first request fails; the receiver is fine after that.
+    let hook = TestServer::start(move |_| {
+        if c.fetch_add(1, Ordering::SeqCst) == 0 {
+            Response::new(503, "busy")
+        } else {
+            Response::new(204, "")
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("reference.txt"), REFERENCE).unwrap();
+    let cfg = dir.path().join("storywatch.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[delivery]\nschedule = [\"1h\"]\ndrain = \"2s\"\ntimeout = \"2s\"\n\n\
+             [[story]]\nid = \"talks\"\narticle = \"reference.txt\"\n\n\
+             [[feed]]\nname = \"news\"\nurl = \"{}\"\n\n{}",
+            feed.url("/rss"),
+            webhook(&hook.url("/hook"))
+        ),
+    )
+    .unwrap();
+    let j = poll_json(&run_env(&cfg, &["poll", "--json"]));
+    assert_eq!(j["deliveries_pending"], 3, "{j}");
+    let pending = run(&cfg, &["alerts", "list", "--pending"]);
+    assert!(
+        stdout(&pending).contains("next attempt 20"),
+        "{}",
+        stdout(&pending)
+    );
+    // The refused one waits an hour; the sink holds the others behind it.
+    let refused = hook.requests_to("/hook")[0]
+        .header("webhook-id")
+        .unwrap()
+        .to_string();
+    let out = run_env(&cfg, &["alerts", "retry", &refused]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("requeued 1 delivery; 3 sent, 0 failed, 0 still queued"),
+        "{}",
+        stdout(&out)
+    );
+    let sent = hook.requests_to("/hook");
+    assert_eq!(
+        sent.iter()
+            .filter(|r| r.header("webhook-id") == Some(refused.as_str()))
+            .count(),
+        2,
+        "the refused alert went out again now, under its id"
+    );
 }

@@ -5,12 +5,12 @@
 //! and its labelled duplicates count as one); `related_background` counts in
 //! neither.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use common::http::{Response, TestServer};
-use common::{run, stderr};
+use crate::common::http::{Response, TestServer};
+use crate::common::{run, stderr};
 use serde_json::Value;
 
 fn xml_escape(s: &str) -> String {

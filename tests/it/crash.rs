@@ -5,7 +5,7 @@
 //! reached the receiver: each alert id at least once, no alert under two
 //! ids. `CRASH_SEED=N` replays a run; `--nocapture` prints the counts.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -13,8 +13,8 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::http::{Response, TestServer};
-use common::news::REFERENCE;
+use crate::common::http::{Response, TestServer};
+use crate::common::news::REFERENCE;
 
 const FEEDS: usize = 16;
 const ITEMS_PER_FEED: usize = 12;

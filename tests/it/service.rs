@@ -2,7 +2,7 @@
 //! the test owns, real signals, feeds and receivers on 127.0.0.1, and the
 //! unit files checked with systemd-analyze where it exists.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixDatagram;
@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::http::{Response, TestServer};
-use common::news::{three_followups, REFERENCE};
-use common::{run, stdout};
+use crate::common::http::{Response, TestServer};
+use crate::common::news::{three_followups, REFERENCE};
+use crate::common::{run, stdout};
 
 struct Setup {
     dir: tempfile::TempDir,

@@ -2,7 +2,7 @@
 //! clear error (never a panic), and each quirk that feed-rs alone gets wrong
 //! is handled: one test per quirk.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::panic::catch_unwind;

@@ -4,7 +4,7 @@
 //! (src/tls.rs); these tests check that such a check still happens, with
 //! the roots the platform names (`SSL_CERT_FILE` here) and only those.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::http::{Response, TestServer};
-use common::news::{now_rfc2822, rss};
-use common::{poll_json, run_with_env};
+use crate::common::http::{Response, TestServer};
+use crate::common::news::{now_rfc2822, rss};
+use crate::common::{poll_json, run_with_env};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 

@@ -2,7 +2,7 @@
 //! development set (`duplicate_of:<id>`) against their originals, and every
 //! pair of distinct follow-ups (which must never look like copies).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

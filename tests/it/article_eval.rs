@@ -9,7 +9,7 @@
 //!
 //! Targets (issue 7): mean word F1 ≥ 0.90, no page below 0.6.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

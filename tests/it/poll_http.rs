@@ -2,15 +2,15 @@
 //! SQLite file: conditional GET, failures that stay local to their feed,
 //! size limits, compression, the fixture set end to end, and the demo.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use common::http::{Response, TestServer};
-use common::{poll_json, run, stderr, stdout};
+use crate::common::http::{Response, TestServer};
+use crate::common::{poll_json, run, stderr, stdout};
 
 const RSS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>Loopback</title><link>http://example.org/</link>

@@ -4,16 +4,16 @@
 //! database and the cause, leave the file intact, lose nothing stored
 //! before, and write again once the cause is gone.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use common::http::{Response, TestServer};
-use common::news::{item, now_rfc2822, rss, three_followups, REFERENCE};
-use common::proc::{measure, Measured};
+use crate::common::http::{Response, TestServer};
+use crate::common::news::{item, now_rfc2822, rss, three_followups, REFERENCE};
+use crate::common::proc::{measure, Measured};
 
 /// A feed whose body the test can change between polls.
 struct Feed {

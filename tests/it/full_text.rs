@@ -3,13 +3,13 @@
 //! page fetched, what a failed fetch leaves, that no page is fetched twice,
 //! and that a page's canonical URL catches a syndicated copy.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::http::{Response, TestServer};
-use common::news::{now_rfc2822, REFERENCE};
-use common::{poll_json, run, stderr, stdout};
+use crate::common::http::{Response, TestServer};
+use crate::common::news::{now_rfc2822, REFERENCE};
+use crate::common::{poll_json, run, stderr, stdout};
 
 /// An article page in the shape of a real one: navigation, a share bar,
 /// related links, a cookie banner and a footer around the story.
