@@ -4,6 +4,7 @@
 //! row is paused (`storywatch feeds list` shows it, `feeds resume` ends it).
 
 use crate::alerts::payload::{self, AlertPayload, FeedHealth, Matched};
+use crate::alerts::AlertKind;
 use crate::config::FeedConfig;
 use crate::store::{FeedState, StoredAlert};
 
@@ -22,13 +23,17 @@ pub fn alert(
     now: i64,
 ) -> StoredAlert {
     let story = story_of(&feed.name);
-    let id = payload::alert_id(&story, "feed_health", &format!("{state}:{failing_since}"));
+    let id = payload::alert_id(
+        &story,
+        AlertKind::FeedHealth,
+        &format!("{state}:{failing_since}"),
+    );
     let p = AlertPayload {
         kind_of_payload: payload::ALERT_TYPE.to_string(),
         id: id.clone(),
         created_at: payload::rfc3339(now),
         story: story.clone(),
-        kind: "feed_health".into(),
+        kind: AlertKind::FeedHealth,
         score: None,
         item: None,
         matched: Matched::default(),
@@ -50,7 +55,7 @@ pub fn alert(
         cluster: None,
         feed: Some(FeedHealth {
             name: feed.name.clone(),
-            url: crate::pipeline::redact(&feed.url),
+            url: crate::redact::url(&feed.url),
             state: state.into(),
             failing_since: payload::rfc3339(failing_since),
             consecutive_errors: errors,
@@ -60,7 +65,7 @@ pub fn alert(
     StoredAlert {
         id,
         story,
-        kind: "feed_health".into(),
+        kind: AlertKind::FeedHealth,
         item_id: None,
         score: None,
         created_at: now,

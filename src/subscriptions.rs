@@ -35,7 +35,7 @@ impl FeedsError {
 
 /// `feeds list`: status, last success, next poll, error streak per feed.
 pub fn list(config: &Config, json: bool) -> Result<String, FeedsError> {
-    let store = Store::open(&config.storage.path)?;
+    let store = Store::open_existing(&config.storage.path)?;
     let states = store.feed_states()?;
     let now = Utc::now().timestamp();
     let mut out = String::new();
@@ -59,7 +59,7 @@ pub fn list(config: &Config, json: bool) -> Result<String, FeedsError> {
         if json {
             let v = serde_json::json!({
                 "feed": f.name,
-                "url": crate::pipeline::redact(&f.url),
+                "url": crate::redact::url(&f.url),
                 "status": status,
                 "last_success": st.and_then(|s| s.last_success_at).map(rfc3339),
                 "last_polled": st.and_then(|s| s.last_polled_at).map(rfc3339),

@@ -109,26 +109,10 @@ impl Sink {
     /// The URL fit for logs: scheme and host only, the rest may be a token.
     pub fn redacted_url(&self) -> String {
         match &self.url {
-            Some(u) => redact(u),
+            Some(u) => crate::redact::url(u),
             None => "stdout".into(),
         }
     }
-}
-
-/// `https://hooks.slack.com/services/***`: the first path segment stays
-/// (it says what kind of endpoint it is), the rest and the query go.
-pub fn redact(u: &Url) -> String {
-    let first = u
-        .path_segments()
-        .and_then(|mut s| s.next())
-        .filter(|s| !s.is_empty())
-        .map(|s| format!("/{s}"))
-        .unwrap_or_default();
-    format!(
-        "{}://{}{first}/***",
-        u.scheme(),
-        u.host_str().unwrap_or("?")
-    )
 }
 
 /// What one request came to.
@@ -513,7 +497,7 @@ impl Deliverer {
             id: id.clone(),
             created_at: super::payload::rfc3339(now),
             story: "storywatch-test".into(),
-            kind: "test".into(),
+            kind: super::AlertKind::Test,
             score: None,
             item: Some(super::payload::AlertItem {
                 id: 0,
@@ -756,7 +740,10 @@ mod tests {
     #[test]
     fn urls_are_redacted_and_digest_ids_stable() {
         let u = Url::parse("https://hooks.slack.com/services/T000/B000/XXXX?x=1").unwrap();
-        assert_eq!(redact(&u), "https://hooks.slack.com/services/***");
+        assert_eq!(
+            crate::redact::url(&u),
+            "https://hooks.slack.com/services/***"
+        );
         assert_eq!(digest_id(&["b", "a"]), digest_id(&["a", "b"]));
         assert_ne!(digest_id(&["a"]), digest_id(&["a", "b"]));
     }
