@@ -92,14 +92,7 @@ fn title(p: &AlertPayload) -> String {
 
 fn headline(p: &AlertPayload) -> String {
     let score = p.score.map(|s| format!(" ({s:.2})")).unwrap_or_default();
-    let label = match p.kind.as_str() {
-        "followup" => "Follow-up",
-        "update" => "Update",
-        "new_entity" => "New in the story",
-        "feed_health" => "Feed health",
-        "test" => "TEST ALERT",
-        _ => "Alert",
-    };
+    let label = p.kind.label();
     format!("{label} on {}{score}", p.story)
 }
 
@@ -187,7 +180,7 @@ mod tests {
             id: "swa_1".into(),
             created_at: "2026-01-01T00:00:00Z".into(),
             story: "talks".into(),
-            kind: "followup".into(),
+            kind: crate::alerts::AlertKind::Followup,
             score: Some(0.7),
             item: Some(AlertItem {
                 id: 1,

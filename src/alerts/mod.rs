@@ -4,10 +4,12 @@
 
 pub mod deliver;
 pub mod format;
+pub mod kind;
 pub mod ops;
 pub mod payload;
 pub mod route;
 pub mod secrets;
 pub mod sign;
 
+pub use kind::AlertKind;
 pub use payload::{alert_id, AlertItem, AlertPayload, Matched, NewEntity, ALERT_TYPE};

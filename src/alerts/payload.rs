@@ -5,6 +5,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::kind::AlertKind;
 use crate::matching::matcher::{EntityHit, EventHit};
 use crate::matching::score::Components;
 
@@ -17,8 +18,7 @@ pub struct AlertPayload {
     pub id: String,
     pub created_at: String,
     pub story: String,
-    /// `followup`, `update` or `new_entity`.
-    pub kind: String,
+    pub kind: AlertKind,
     pub score: Option<f64>,
     pub item: Option<AlertItem>,
     pub matched: Matched,
@@ -92,9 +92,9 @@ pub struct Cluster {
 
 /// A stable alert id: the same story, kind and subject always give the same
 /// id, so an alert computed twice (a rescore, a crash and retry) is one alert.
-pub fn alert_id(story: &str, kind: &str, subject: &str) -> String {
+pub fn alert_id(story: &str, kind: AlertKind, subject: &str) -> String {
     let mut h = Sha256::new();
-    for part in [story, kind, subject] {
+    for part in [story, kind.as_str(), subject] {
         h.update(part.as_bytes());
         h.update([0]);
     }
@@ -124,10 +124,13 @@ mod tests {
 
     #[test]
     fn ids_are_stable_and_distinct() {
-        let a = alert_id("talks", "followup", "item:42");
-        assert_eq!(a, alert_id("talks", "followup", "item:42"));
-        assert_ne!(a, alert_id("talks", "update", "item:42"));
-        assert_ne!(alert_id("ab", "c", "d"), alert_id("a", "bc", "d"));
+        let a = alert_id("talks", AlertKind::Followup, "item:42");
+        assert_eq!(a, alert_id("talks", AlertKind::Followup, "item:42"));
+        assert_ne!(a, alert_id("talks", AlertKind::Update, "item:42"));
+        assert_ne!(
+            alert_id("talks", AlertKind::Update, "item:4"),
+            alert_id("talks", AlertKind::Update, "item:42")
+        );
         assert!(a.starts_with("swa_") && a.len() == 28);
     }
 

@@ -30,6 +30,7 @@ pub fn first_due(sink: &SinkConfig, now: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alerts::AlertKind;
     use crate::config::SinkKind;
     use std::time::Duration;
 
@@ -40,18 +41,18 @@ mod tests {
             url: None,
             secret: None,
             stories: vec!["talks".into()],
-            kinds: vec!["followup".into()],
+            kinds: vec![AlertKind::Followup],
             min_score: Some(0.6),
             digest: None,
             rate: Duration::ZERO,
         }
     }
 
-    fn alert(story: &str, kind: &str, score: Option<f64>) -> StoredAlert {
+    fn alert(story: &str, kind: AlertKind, score: Option<f64>) -> StoredAlert {
         StoredAlert {
             id: "a".into(),
             story: story.into(),
-            kind: kind.into(),
+            kind,
             item_id: None,
             score,
             created_at: 0,
@@ -62,17 +63,17 @@ mod tests {
     #[test]
     fn filters_by_story_kind_and_score() {
         let s = sink();
-        assert!(takes(&s, &alert("talks", "followup", Some(0.7))));
-        assert!(!takes(&s, &alert("other", "followup", Some(0.7))));
-        assert!(!takes(&s, &alert("talks", "update", Some(0.7))));
-        assert!(!takes(&s, &alert("talks", "followup", Some(0.5))));
+        assert!(takes(&s, &alert("talks", AlertKind::Followup, Some(0.7))));
+        assert!(!takes(&s, &alert("other", AlertKind::Followup, Some(0.7))));
+        assert!(!takes(&s, &alert("talks", AlertKind::Update, Some(0.7))));
+        assert!(!takes(&s, &alert("talks", AlertKind::Followup, Some(0.5))));
         let all = SinkConfig {
             stories: vec![],
             kinds: vec![],
             min_score: None,
             ..sink()
         };
-        assert!(takes(&all, &alert("x", "new_entity", None)));
+        assert!(takes(&all, &alert("x", AlertKind::NewEntity, None)));
     }
 
     #[test]

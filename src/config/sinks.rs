@@ -11,6 +11,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::alerts::AlertKind;
+
 use super::Validator;
 
 /// Standard Webhooks' retry schedule: the wait after the 1st, 2nd, … failed
@@ -30,8 +32,6 @@ pub const DEFAULT_DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_DRAIN: Duration = Duration::from_secs(30);
 /// Chat services allow about one message a second per webhook.
 pub const CHAT_RATE: Duration = Duration::from_secs(1);
-
-pub const ALERT_KINDS: [&str; 4] = ["followup", "update", "new_entity", "feed_health"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SinkKind {
@@ -87,7 +87,7 @@ pub struct SinkConfig {
     /// Only alerts of these stories (all when empty).
     pub stories: Vec<String>,
     /// Only alerts of these kinds (all when empty).
-    pub kinds: Vec<String>,
+    pub kinds: Vec<AlertKind>,
     /// Only scored alerts at or above this (unscored kinds always pass).
     pub min_score: Option<f64>,
     /// Alerts of each period go out as one message.
@@ -249,13 +249,12 @@ impl Validator<'_> {
             let mut kinds = Vec::new();
             for k in &s.kinds {
                 let v = k.get_ref().trim();
-                if ALERT_KINDS.contains(&v) {
-                    kinds.push(v.to_string());
-                } else {
-                    self.problem(
+                match AlertKind::parse(v) {
+                    Some(kind) => kinds.push(kind),
+                    None => self.problem(
                         k.span(),
-                        format!("unknown alert kind {v:?}: use {}", ALERT_KINDS.join(", ")),
-                    );
+                        format!("unknown alert kind {v:?}: use {}", AlertKind::names()),
+                    ),
                 }
             }
             let min_score = match s.min_score {
