@@ -18,9 +18,11 @@ use crate::matching::entities::Kind;
 use crate::matching::gazetteer::DataError;
 pub use crate::matching::gazetteer::UserData;
 pub use crate::matching::watchlist::{ConfigEntity, ConfigEvent};
+use locate::Locator;
 
+mod locate;
 mod sinks;
-pub use sinks::{DeliveryConfig, SecretRef, SinkConfig, SinkKind, ALERT_KINDS};
+pub use sinks::{DeliveryConfig, SecretRef, SinkConfig, SinkKind};
 
 /// Used when neither `--config` nor `$STORYWATCH_CONFIG` names a file.
 pub const DEFAULT_CONFIG_PATH: &str = "config/storywatch.toml";
@@ -99,6 +101,8 @@ pub struct Config {
     pub matching: MatchingConfig,
     /// `include` patterns, resolved against the config's folder.
     pub includes: Vec<String>,
+    /// The patterns that named no file when the config was loaded.
+    pub unmatched_includes: Vec<String>,
 }
 
 /// `storywatch run`.
@@ -256,25 +260,23 @@ fn render_problems(path: &Path, problems: &[Problem]) -> String {
         if problems.len() == 1 { "" } else { "s" }
     );
     for p in problems {
-        out.push_str(&format!(
-            "\n  {}:{}:{}: {}: {}",
-            path.display(),
-            p.line,
-            p.column,
-            p.key,
-            p.message
-        ));
+        out.push_str(&format!("\n  {}:{p}", path.display()));
     }
     out
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}: {}: {}",
-            self.line, self.column, self.key, self.message
-        )
+        // A document that does not parse has no keys to name.
+        if self.key.is_empty() {
+            write!(f, "{}:{}: {}", self.line, self.column, self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}: {}: {}",
+                self.line, self.column, self.key, self.message
+            )
+        }
     }
 }
 
@@ -450,10 +452,14 @@ impl Config {
         let mut config = Config::from_toml(&text, path)?;
         let mut names: HashSet<String> = config.feeds.iter().map(|f| f.name.clone()).collect();
         for pattern in config.includes.clone() {
-            for file in expand(&pattern).map_err(|source| ConfigError::Read {
+            let files = expand(&pattern).map_err(|source| ConfigError::Read {
                 path: PathBuf::from(&pattern),
                 source,
-            })? {
+            })?;
+            if files.is_empty() {
+                config.unmatched_includes.push(pattern.clone());
+            }
+            for file in files {
                 let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
                     path: file.clone(),
                     source,
@@ -477,9 +483,9 @@ impl Config {
             path: path.to_path_buf(),
             problems,
         };
+        let locator = Locator::new(text);
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            let span = e.span().unwrap_or(0..0);
-            let mut p = locate(text, span);
+            let mut p = locator.locate(e.span().unwrap_or(0..0));
             p.message = e.message().trim().to_string();
             invalid(vec![p])
         })?;
@@ -488,7 +494,7 @@ impl Config {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
         let mut v = Validator {
-            src: text,
+            locator,
             problems: Vec::new(),
         };
         let config = v.config(raw, path, &base_dir);
@@ -555,8 +561,9 @@ fn included_feeds(
         path: path.to_path_buf(),
         problems,
     };
+    let locator = Locator::new(text);
     let raw: RawInclude = toml::from_str(text).map_err(|e| {
-        let mut p = locate(text, e.span().unwrap_or(0..0));
+        let mut p = locator.locate(e.span().unwrap_or(0..0));
         p.message = e.message().trim().to_string();
         invalid(vec![p])
     })?;
@@ -565,7 +572,7 @@ fn included_feeds(
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
     let mut v = Validator {
-        src: text,
+        locator,
         problems: Vec::new(),
     };
     let feeds = v.feeds(raw.feeds, &base_dir, default_interval, names);
@@ -577,13 +584,13 @@ fn included_feeds(
 }
 
 struct Validator<'a> {
-    src: &'a str,
+    locator: Locator<'a>,
     problems: Vec<Problem>,
 }
 
 impl Validator<'_> {
     fn problem(&mut self, span: Range<usize>, message: impl Into<String>) {
-        let mut p = locate(self.src, span);
+        let mut p = self.locator.locate(span);
         p.message = message.into();
         self.problems.push(p);
     }
@@ -686,6 +693,7 @@ impl Validator<'_> {
             },
             matching,
             includes,
+            unmatched_includes: Vec::new(),
         }
     }
 
@@ -1097,59 +1105,6 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
-/// Turns a byte offset into line, column and the dotted key it belongs to
-/// (`poll.timeout`, `feed[2].url`), by reading the TOML source around it.
-fn locate(src: &str, span: Range<usize>) -> Problem {
-    let start = span.start.min(src.len());
-    let before = &src[..start];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let column = before[line_start..].chars().count() + 1;
-    let line_text = src[line_start..].lines().next().unwrap_or("");
-
-    // The table this line belongs to, and the index of array-of-tables entries.
-    let mut table = String::new();
-    let mut index: Option<usize> = None;
-    let mut counts: std::collections::HashMap<String, usize> = Default::default();
-    for l in src[..line_start].lines() {
-        let l = l.trim();
-        if let Some(name) = l.strip_prefix("[[").and_then(|r| r.split("]]").next()) {
-            let name = name.trim().to_string();
-            let n = counts.entry(name.clone()).or_insert(0);
-            *n += 1;
-            index = Some(*n);
-            table = name;
-        } else if let Some(name) = l.strip_prefix('[').and_then(|r| r.split(']').next()) {
-            table = name.trim().to_string();
-            index = None;
-        }
-    }
-    let key_here = line_text
-        .split_once('=')
-        .map(|(k, _)| k.trim().trim_matches('"').to_string())
-        .filter(|k| !k.is_empty() && !k.starts_with('['));
-    let mut key = table.clone();
-    if let Some(i) = index {
-        key = format!("{key}[{i}]");
-    }
-    if let Some(k) = key_here {
-        if key.is_empty() {
-            key = k;
-        } else {
-            key = format!("{key}.{k}");
-        }
-    }
-    if key.is_empty() {
-        key = "(top level)".to_string();
-    }
-    Problem {
-        line,
-        column,
-        key,
-        message: String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1235,6 +1190,22 @@ mod tests {
         );
         assert_eq!(ps[0].column, 12);
         assert!(ps[3].message.contains("unsupported URL scheme"));
+    }
+
+    #[test]
+    fn a_document_that_does_not_parse_names_the_line_not_a_key() {
+        let ps = problems("[storage]\npath = \"a.db\"\n\n[poll\ninterval = \"1m\"\n");
+        assert_eq!(ps.len(), 1);
+        assert_eq!(ps[0].line, 4, "{ps:?}");
+        assert_eq!(ps[0].key, "", "{ps:?}");
+        assert!(!ps[0].to_string().contains("storage"), "{}", ps[0]);
+        // A later key is located by the parser, not by the nearest header.
+        let ps = problems("[storage]\npath = \"a.db\"\n[poll]\ntimeout = \"soon\"\n");
+        assert_eq!(
+            (ps[0].key.as_str(), ps[0].line),
+            ("poll.timeout", 4),
+            "{ps:?}"
+        );
     }
 
     #[test]
