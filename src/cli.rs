@@ -176,11 +176,12 @@ pub enum AlertsCommand {
         /// At most this many
         #[arg(long, value_name = "N")]
         limit: Option<usize>,
+        /// Only alerts of this story
         #[arg(long, value_name = "ID")]
         story: Option<String>,
-        /// followup, update or new_entity
-        #[arg(long)]
-        kind: Option<String>,
+        /// Only alerts of this kind
+        #[arg(long, value_enum)]
+        kind: Option<crate::alerts::AlertKind>,
         /// Only alerts a sink refused or gave up on
         #[arg(long, conflicts_with = "pending")]
         failed: bool,
@@ -241,22 +242,33 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("storywatch: {}", f.message);
+            if !f.message.is_empty() {
+                use std::io::Write;
+                // A closed stderr must not turn a failure into a panic.
+                let _ = writeln!(std::io::stderr(), "storywatch: {}", f.message);
+            }
             ExitCode::from(f.code)
         }
     }
 }
 
-/// Writes to standard output; a write that fails (a closed pipe, a full
-/// disk) is a failure of the command, not a panic.
+/// Writes to standard output. A reader that stopped reading (`| head`) ends
+/// the command quietly and successfully, as it asked; any other failed
+/// write (a full disk) is a failure of the command. Neither panics.
 fn emit(text: &str) -> Result<(), Failure> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
-        .map_err(|e| Failure {
-            code: 1,
-            message: format!("cannot write to standard output: {e}"),
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::BrokenPipe => Failure {
+                code: 0,
+                message: String::new(),
+            },
+            _ => Failure {
+                code: 1,
+                message: format!("cannot write to standard output: {e}"),
+            },
         })
 }
 
@@ -288,7 +300,18 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     crate::matching::gazetteer::install(&config.matching.user_data).map_err(Failure::config)?;
     match cli.command {
         Command::CheckConfig => {
+            let found = crate::preflight::check(&config);
+            if !found.ok() {
+                return Err(Failure::config(format!(
+                    "{}: the config is valid, but poll and run would not start:\n  {}",
+                    config.path.display(),
+                    found.problems.join("\n  ")
+                )));
+            }
             say!("{}", describe(&config));
+            for note in &found.notes {
+                sayln!("note: {note}");
+            }
             Ok(())
         }
         Command::Poll {
@@ -540,7 +563,7 @@ fn describe(c: &Config) -> String {
                 .as_ref()
                 .map(|u| match u {
                     config::SecretRef::Inline(u) => url::Url::parse(u)
-                        .map(|u| crate::alerts::deliver::redact(&u))
+                        .map(|u| crate::redact::url(&u))
                         .unwrap_or_default(),
                     other => other.describe(),
                 })
@@ -564,7 +587,7 @@ fn describe(c: &Config) -> String {
             "  {}  every {}  {}{full_text}\n",
             f.name,
             humantime::format_duration(f.interval),
-            crate::pipeline::redact(&f.url)
+            crate::redact::url(&f.url)
         ));
     }
     out

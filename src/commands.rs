@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::alerts::AlertPayload;
+use crate::alerts::{AlertKind, AlertPayload};
 use crate::config::Config;
 use crate::feeds::fetch::{Fetched, Fetcher, Validators};
 use crate::matching::{CorpusStats, Explanation};
@@ -49,7 +49,7 @@ impl CommandError {
 
 /// `story show ID`: the derived watchlist.
 pub fn story_show(config: &Config, id: &str) -> Result<String, CommandError> {
-    let store = Store::open(&config.storage.path)?;
+    let store = Store::open_existing(&config.storage.path)?;
     let story = stories::load_story(&store, config.story(id), id)?;
     let mut out = format!(
         "story {} (threshold {:.2}, {} reference article{})\n",
@@ -98,7 +98,7 @@ pub fn story_show(config: &Config, id: &str) -> Result<String, CommandError> {
 
 /// `story list`: every story with its article count.
 pub fn story_list(config: &Config) -> Result<String, CommandError> {
-    let store = Store::open(&config.storage.path)?;
+    let store = Store::open_existing(&config.storage.path)?;
     let mut out = String::new();
     for s in stories::load_stories(&store, config)? {
         let _ = writeln!(
@@ -266,7 +266,7 @@ pub async fn extract(config: &Config, source: &str, json: bool) -> Result<String
 /// `explain ITEM|URL`: why a stored item (by id, link or canonical URL)
 /// matched or not; a URL not in the store is fetched and scored live.
 pub async fn explain(config: &Config, key: &str, json: bool) -> Result<String, CommandError> {
-    let mut store = Store::open(&config.storage.path)?;
+    let mut store = Store::open_existing(&config.storage.path)?;
     let ctx = match_context(&mut store, config, false)?;
     let items = store.find_items(key)?;
     let mut out = String::new();
@@ -280,7 +280,7 @@ pub async fn explain(config: &Config, key: &str, json: bool) -> Result<String, C
         let (title, text) = article_from_text(&raw);
         let item = StoredItem {
             id: 0,
-            feed: "(fetched)".into(),
+            feed: String::new(),
             guid: key.to_string(),
             link: Some(key.to_string()),
             canonical_url: crate::canonical::canonicalize_str(key, None),
@@ -315,16 +315,19 @@ fn render_explanations(
         let _ = writeln!(out, "{v}");
         return Ok(());
     }
-    let _ = writeln!(
-        out,
-        "item {}: {:?} ({}{})",
-        item.id,
-        item.title,
-        item.feed,
-        item.published_at
-            .map(|p| format!(", published {}", crate::alerts::payload::rfc3339(p)))
-            .unwrap_or_default()
-    );
+    let published = item
+        .published_at
+        .map(|p| format!(", published {}", crate::alerts::payload::rfc3339(p)))
+        .unwrap_or_default();
+    if item.id == 0 {
+        let _ = writeln!(out, "fetched, not stored: {:?}", item.title);
+    } else {
+        let _ = writeln!(
+            out,
+            "item {}: {:?} ({}{published})",
+            item.id, item.title, item.feed
+        );
+    }
     if let Some(l) = &item.link {
         let _ = writeln!(out, "  {l}");
     }
@@ -439,7 +442,29 @@ pub fn alerts_list(
     filter: &AlertFilter,
     json: bool,
 ) -> Result<String, CommandError> {
-    let store = Store::open(&config.storage.path)?;
+    let store = Store::open_existing(&config.storage.path)?;
+    if let Some(story) = &filter.story {
+        let mut known: Vec<String> = config.stories.iter().map(|s| s.id.clone()).collect();
+        for id in store
+            .stored_story_ids()?
+            .into_iter()
+            .chain(store.alert_stories()?)
+        {
+            if !known.contains(&id) {
+                known.push(id);
+            }
+        }
+        if !known.contains(story) {
+            return Err(CommandError::Usage(format!(
+                "--story {story:?}: no such story; the stories are {}",
+                if known.is_empty() {
+                    "none yet".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+    }
     let alerts = store.alerts(filter)?;
     let mut out = String::new();
     if json {
@@ -473,11 +498,12 @@ pub fn alerts_list(
             continue;
         };
         let title = p.item.as_ref().map(|i| i.title.as_str()).unwrap_or("");
+        let item = a.item_id.map(|i| format!("  item {i}")).unwrap_or_default();
         let _ = writeln!(
             out,
-            "{}  {:<10} {:<16} {}  {}",
+            "{}  {:<11} {:<16} {}  {}{item}",
             p.created_at,
-            p.kind,
+            p.kind.as_str(),
             p.story,
             p.score
                 .map(|s| format!("{s:.2}"))
@@ -496,13 +522,19 @@ pub fn alerts_list(
                             s.push_str(&format!(" ({e})"));
                         }
                     }
+                    if d.state == "pending" {
+                        s.push_str(&format!(
+                            ", next attempt {}",
+                            crate::alerts::payload::rfc3339(d.next_attempt_at)
+                        ));
+                    }
                     s
                 })
                 .collect();
             let _ = writeln!(out, "    {}  delivery: {}", a.id, states.join("; "));
         }
-        match p.kind.as_str() {
-            "new_entity" => {
+        match p.kind {
+            AlertKind::NewEntity => {
                 for e in &p.matched.new_entities {
                     let _ = writeln!(
                         out,
@@ -686,7 +718,7 @@ pub fn clusters(
     story: Option<&str>,
     limit: usize,
 ) -> Result<String, CommandError> {
-    let store = Store::open(&config.storage.path)?;
+    let store = Store::open_existing(&config.storage.path)?;
     let clusters = store.clusters(story, limit)?;
     let mut out = format!(
         "{} cluster{} with copies\n",

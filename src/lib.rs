@@ -32,6 +32,8 @@ pub mod notify;
 pub mod paraphrase;
 pub mod pipeline;
 pub mod poll;
+pub mod preflight;
+pub mod redact;
 pub mod service;
 pub mod store;
 pub mod stories;

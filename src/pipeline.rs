@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::alerts::payload::{self, AlertItem, AlertPayload, Cluster, Matched, NewEntity};
 use crate::alerts::route;
+use crate::alerts::AlertKind;
 use crate::backoff;
 use crate::config::{FeedConfig, FullText, PollConfig, SinkConfig};
 use crate::dedup::ExactKeys;
@@ -229,7 +230,7 @@ impl Pipeline {
                     }
                     _ => e.to_string(),
                 };
-                tracing::warn!(feed = %feed.name, url = %redact(&feed.url), error = %reason, "poll failed");
+                tracing::warn!(feed = %feed.name, url = %crate::redact::url(&feed.url), error = %reason, "poll failed");
                 report.outcome = FeedOutcome::Failed(reason.clone());
                 report.items_new = 0;
                 report.items_duplicate = 0;
@@ -638,7 +639,7 @@ impl Pipeline {
                 m.matched(story);
             }
             for a in &report.raised {
-                m.alert(&a.story, &a.kind);
+                m.alert(&a.story, a.kind.as_str());
             }
         }
     }
@@ -813,17 +814,6 @@ fn body_digest(bytes: &[u8]) -> Vec<u8> {
     sha2::Sha256::digest(bytes).to_vec()
 }
 
-/// A URL fit for logs: no user info, no query (tokens hide there).
-pub fn redact(url: &Url) -> String {
-    let mut u = url.clone();
-    let _ = u.set_password(None);
-    let _ = u.set_username("");
-    if u.query().is_some() {
-        u.set_query(Some("***"));
-    }
-    u.to_string()
-}
-
 #[derive(Debug, Default, Clone)]
 struct ItemCounts {
     new: usize,
@@ -877,7 +867,7 @@ pub struct MatchOutcome {
 /// A one-line account of an alert just queued, for the poll summary.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RaisedAlert {
-    pub kind: String,
+    pub kind: AlertKind,
     pub story: String,
     pub score: Option<f64>,
     pub title: String,
@@ -1126,13 +1116,13 @@ pub fn match_drafted(
             let kind = if !count_doc && tx.item_alerted(&story.id, item.id)? {
                 None
             } else if earlier.is_empty() {
-                Some("followup")
+                Some(AlertKind::Followup)
             } else if let Some(alert) = original_takes_over(tx, &story.id, cluster_id, item)? {
                 // The cluster's original arrived after a copy of it, before
                 // anything was sent: the follow-up names the original, as it
                 // would had the feeds come in the other order.
                 tx.withdraw_alert(&alert)?;
-                Some("followup")
+                Some(AlertKind::Followup)
             } else {
                 let known: std::collections::HashSet<String> = earlier
                     .iter()
@@ -1154,7 +1144,7 @@ pub fn match_drafted(
                     .map(|e| &e.name)
                     .chain(ex.events.iter().map(|e| &e.name))
                     .any(|n| !known.contains(n));
-                adds.then_some("update")
+                adds.then_some(AlertKind::Update)
             };
             match kind {
                 None => {
@@ -1179,7 +1169,7 @@ pub fn match_drafted(
                             .chain(ex.events.iter().map(|e| e.name.as_str()))
                             .collect();
                         out.raised.push(RaisedAlert {
-                            kind: kind.into(),
+                            kind,
                             story: story.id.clone(),
                             score: Some(ex.score),
                             title: item.title.clone(),
@@ -1278,7 +1268,7 @@ fn queue_alert(
 
 /// A `followup` or `update` alert for a matched item.
 fn match_alert(
-    kind: &str,
+    kind: AlertKind,
     story: &Story,
     item: &StoredItem,
     ex: &Explanation,
@@ -1291,7 +1281,7 @@ fn match_alert(
         id: id.clone(),
         created_at: payload::rfc3339(now),
         story: story.id.clone(),
-        kind: kind.to_string(),
+        kind,
         score: Some(ex.score),
         item: Some(alert_item(item)),
         matched: Matched {
@@ -1308,7 +1298,7 @@ fn match_alert(
     StoredAlert {
         id,
         story: story.id.clone(),
-        kind: kind.to_string(),
+        kind,
         item_id: Some(item.id),
         score: Some(ex.score),
         created_at: now,
@@ -1351,13 +1341,13 @@ fn emerge(
         }
         let items = tx.sighting_items(&story.id, name)?;
         let items_len = items.len();
-        let id = payload::alert_id(&story.id, "new_entity", name);
+        let id = payload::alert_id(&story.id, AlertKind::NewEntity, name);
         let p = AlertPayload {
             kind_of_payload: payload::ALERT_TYPE.to_string(),
             id: id.clone(),
             created_at: payload::rfc3339(now),
             story: story.id.clone(),
-            kind: "new_entity".to_string(),
+            kind: AlertKind::NewEntity,
             score: None,
             item: Some(alert_item(item)),
             matched: Matched {
@@ -1378,7 +1368,7 @@ fn emerge(
         let row = StoredAlert {
             id,
             story: story.id.clone(),
-            kind: "new_entity".to_string(),
+            kind: AlertKind::NewEntity,
             item_id: Some(item.id),
             score: None,
             created_at: now,
@@ -1387,7 +1377,7 @@ fn emerge(
         if queue_alert(tx, ctx, &row, now)? {
             tracing::info!(story = %story.id, entity = %name, "new entity joined the story");
             alerts.push(RaisedAlert {
-                kind: "new_entity".into(),
+                kind: AlertKind::NewEntity,
                 story: story.id.clone(),
                 score: None,
                 title: name.clone(),

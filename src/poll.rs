@@ -112,8 +112,8 @@ impl PollSummary {
             .unwrap_or(4)
             .max(4);
         let mut out = format!(
-            "{:width$}  {:<12} {:>5} {:>5} {:>6}  DETAIL\n",
-            "FEED", "STATUS", "NEW", "DUP", "ALERTS"
+            "{:width$}  {:<12} {:>5} {:>5} {:>6} {:>6}  DETAIL\n",
+            "FEED", "STATUS", "NEW", "SEEN", "COPIES", "ALERTS"
         );
         for r in &self.reports {
             let (status, detail) = match &r.outcome {
@@ -130,8 +130,14 @@ impl PollSummary {
                 FeedOutcome::Failed(e) => ("failed", e.as_str()),
             };
             let row = format!(
-                "{:width$}  {:<12} {:>5} {:>5} {:>6}  {}",
-                r.feed, status, r.items_new, r.items_duplicate, r.alerts, detail
+                "{:width$}  {:<12} {:>5} {:>5} {:>6} {:>6}  {}",
+                r.feed,
+                status,
+                r.items_new,
+                r.items_duplicate,
+                r.items_near_duplicate,
+                r.alerts,
+                detail
             );
             out.push_str(row.trim_end());
             out.push('\n');
@@ -154,13 +160,14 @@ impl PollSummary {
             out.push('\n');
         }
         out.push_str(&format!(
-            "{} feeds: {} fetched, {} not modified, {} unchanged, {} failed; {} new items, {} duplicates; {} matches, {} alerts\n",
+            "{} feeds: {} fetched, {} not modified, {} unchanged, {} failed; {} new items ({} copies of stored ones), {} seen before; {} matches, {} alerts\n",
             self.feeds,
             self.fetched,
             self.not_modified,
             self.unchanged,
             self.failed,
             self.items_new,
+            self.items_near_duplicate,
             self.items_duplicate,
             self.matches,
             self.alerts
@@ -248,7 +255,7 @@ pub async fn poll_once(config: &Config, opts: &PollOptions) -> Result<PollSummar
         }
     }
     if opts.progress && total > 0 {
-        eprintln!();
+        let _ = writeln!(std::io::stderr());
     }
     match pipeline.prune().await {
         Ok(0) => {}

@@ -112,8 +112,16 @@ pub async fn run(path: &Path, config: Config) -> Result<(), ServiceError> {
                         notifier_r.ready();
                     }
                     Ok(new) => {
-                        gen.cancel();
-                        return Some(new);
+                        let found = crate::preflight::check(&new);
+                        if found.ok() {
+                            gen.cancel();
+                            return Some(new);
+                        }
+                        tracing::error!(
+                            problems = %found.problems.join("; "),
+                            "config reload refused: the new config could not start; keeping the running config"
+                        );
+                        notifier_r.ready();
                     }
                     Err(e) => {
                         let e: ConfigError = e;

@@ -12,6 +12,7 @@ use std::time::Duration;
 use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
+use crate::alerts::AlertKind;
 use crate::config::FeedConfig;
 use crate::dedup::ExactKeys;
 use crate::feeds::normalize::Item;
@@ -253,6 +254,45 @@ impl Store {
             },
             other => other,
         })
+    }
+
+    /// The schema version of the database at `path`, read without creating,
+    /// migrating or writing anything: `None` when there is no file yet.
+    pub fn probe(path: &Path) -> Result<Option<i64>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let opened = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        );
+        let version = opened
+            .and_then(|c| {
+                c.busy_timeout(BUSY_TIMEOUT)?;
+                c.pragma_query_value(None, "user_version", |r| r.get(0))
+            })
+            .map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                path: path.display().to_string(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        Ok(Some(version))
+    }
+
+    /// The database at `path` for a command that only reads it: when there
+    /// is none yet, an empty one in memory, so that looking creates nothing.
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        if path.exists() {
+            Store::open(path)
+        } else {
+            Store::open_in_memory()
+        }
     }
 
     /// A private database that disappears with the process (for `--dry-run`
@@ -632,7 +672,7 @@ pub struct StoredArticle {
 #[derive(Debug, Clone, Default)]
 pub struct AlertFilter {
     pub story: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<AlertKind>,
     pub limit: Option<usize>,
     /// Only alerts with an outbox row in one of these states.
     pub delivery: Option<&'static [&'static str]>,
@@ -642,7 +682,7 @@ pub struct AlertFilter {
 pub struct StoredAlert {
     pub id: String,
     pub story: String,
-    pub kind: String,
+    pub kind: AlertKind,
     pub item_id: Option<i64>,
     pub score: Option<f64>,
     pub created_at: i64,

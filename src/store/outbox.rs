@@ -58,6 +58,8 @@ pub struct DeliveryState {
     pub state: String,
     pub attempts: u32,
     pub last_error: Option<String>,
+    /// When a pending row goes out next (Unix seconds).
+    pub next_attempt_at: i64,
 }
 
 impl StoreTx<'_> {
@@ -168,11 +170,19 @@ impl Store {
                 let rows = stmt.query_map([alert_id], |r| r.get(0))?;
                 rows.collect::<std::result::Result<_, _>>()?
             };
-            let n = tx.tx.execute(
+            let mut n = tx.tx.execute(
                 "UPDATE outbox SET state = 'pending', next_attempt_at = ?2, queued_at = ?2
                  WHERE state IN ('failed', 'dead') AND (?1 IS NULL OR alert_id = ?1)",
                 params![alert_id, now],
             )?;
+            // One alert named: its deliveries waiting out a backoff are due now too.
+            if alert_id.is_some() {
+                n += tx.tx.execute(
+                    "UPDATE outbox SET next_attempt_at = ?2
+                     WHERE state = 'pending' AND alert_id = ?1 AND next_attempt_at > ?2",
+                    params![alert_id, now],
+                )?;
+            }
             for s in sinks {
                 tx.tx.execute(
                     "UPDATE sink_state SET paused_at = NULL, reason = NULL WHERE sink = ?1",
@@ -193,10 +203,20 @@ impl Store {
             .is_some())
     }
 
+    /// The stories that have alerts (feed health alerts included).
+    pub fn alert_stories(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT story_id FROM alerts ORDER BY story_id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
     /// The outbox rows of one alert.
     pub fn deliveries_of(&self, alert_id: &str) -> Result<Vec<DeliveryState>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT sink, state, attempts, last_error FROM outbox WHERE alert_id = ?1 ORDER BY sink",
+            "SELECT sink, state, attempts, last_error, next_attempt_at FROM outbox
+             WHERE alert_id = ?1 ORDER BY sink",
         )?;
         let rows = stmt.query_map([alert_id], |r| {
             Ok(DeliveryState {
@@ -204,6 +224,7 @@ impl Store {
                 state: r.get(1)?,
                 attempts: r.get(2)?,
                 last_error: r.get(3)?,
+                next_attempt_at: r.get(4)?,
             })
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
