@@ -309,7 +309,7 @@ fn render_explanations(
     let explanations = live_explanations(store, ctx, item)?;
     if json {
         let v = serde_json::json!({
-            "item": crate::pipeline::alert_item(item),
+            "item": crate::alerts::raise::alert_item(item),
             "stories": explanations.iter().map(|(s, e)| serde_json::json!({"story": s, "explanation": e})).collect::<Vec<_>>(),
         });
         let _ = writeln!(out, "{v}");

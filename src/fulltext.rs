@@ -17,8 +17,8 @@ use crate::config::{FeedConfig, FullText};
 use crate::dedup::ExactKeys;
 use crate::feeds::fetch::{Fetched, Fetcher};
 use crate::feeds::normalize::Item;
-use crate::pipeline::{FeedError, MatchContext, Pipeline};
-use crate::store::{StoreError, StoredPage};
+use crate::store::{Store, StoreError, StoredPage};
+use crate::stories::Story;
 
 /// Entries whose own text is shorter than this are "short" for `"auto"`.
 pub const SHORT_TEXT_CHARS: usize = 400;
@@ -47,7 +47,7 @@ pub struct Completed {
 }
 
 /// Whether an entry qualifies for a page fetch under the feed's mode.
-pub fn wants_page(mode: FullText, ctx: &MatchContext, item: &Item) -> bool {
+pub fn wants_page(mode: FullText, stories: &[Story], item: &Item) -> bool {
     let fetchable = item
         .link
         .as_deref()
@@ -57,7 +57,7 @@ pub fn wants_page(mode: FullText, ctx: &MatchContext, item: &Item) -> bool {
         return false;
     }
     let story_named = || {
-        ctx.stories()
+        stories
             .iter()
             .any(|s| s.matcher.worth_fetching(&item.title, &item.text))
     };
@@ -69,48 +69,55 @@ pub fn wants_page(mode: FullText, ctx: &MatchContext, item: &Item) -> bool {
     }
 }
 
+/// An entry that qualifies for a page fetch: its index, keys and link.
+pub type Wanted = (usize, ExactKeys, String);
+
+/// The entries of one feed that qualify for a page fetch under its mode.
+pub fn wanted(feed: &FeedConfig, stories: &[Story], items: &[Item]) -> Vec<Wanted> {
+    if feed.full_text == FullText::Off {
+        return Vec::new();
+    }
+    items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| wants_page(feed.full_text, stories, item))
+        .map(|(i, item)| {
+            (
+                i,
+                ExactKeys::of(item),
+                item.link.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// What the store knows of each wanted entry: whether the entry is stored
+/// already, else the page fetched for its link earlier, if any.
+pub type Known = (usize, Option<StoredPage>, bool);
+
+/// Looks the wanted entries up in the store (reads only).
+pub fn known(store: &Store, feed: &str, wanted: Vec<Wanted>) -> Result<Vec<Known>, StoreError> {
+    wanted
+        .into_iter()
+        .map(|(i, keys, link)| {
+            if store.is_known_item(feed, &keys)? {
+                return Ok((i, None, true));
+            }
+            Ok((i, store.page(&link)?, false))
+        })
+        .collect()
+}
+
 /// Fetches the pages of the new, qualifying entries of one feed and puts
-/// their text into `items`.
+/// their text into `items`; a page stored earlier is used again.
 pub async fn complete(
-    pipeline: &Pipeline,
+    fetcher: &Fetcher,
     feed: &FeedConfig,
     items: &mut [Item],
+    known: Vec<Known>,
     now: DateTime<Utc>,
-) -> Result<Completed, FeedError> {
-    let (fetcher, ctx) = (&pipeline.fetcher, &*pipeline.matching);
+) -> Completed {
     let mut out = Completed::default();
-    if feed.full_text == FullText::Off {
-        return Ok(out);
-    }
-    let wanted: Vec<usize> = (0..items.len())
-        .filter(|&i| wants_page(feed.full_text, ctx, &items[i]))
-        .collect();
-    if wanted.is_empty() {
-        return Ok(out);
-    }
-    // Which are new, and which links were fetched before (store reads block).
-    let lookups: Vec<(usize, ExactKeys, String)> = wanted
-        .iter()
-        .map(|&i| {
-            let link = items[i].link.clone().unwrap_or_default();
-            (i, ExactKeys::of(&items[i]), link)
-        })
-        .collect();
-    let feed_name = feed.name.clone();
-    let known = pipeline
-        .blocking(move |store| {
-            lookups
-                .into_iter()
-                .map(|(i, keys, link)| {
-                    if store.is_known_item(&feed_name, &keys)? {
-                        return Ok((i, None, true));
-                    }
-                    Ok((i, store.page(&link)?, false))
-                })
-                .collect::<Result<Vec<_>, StoreError>>()
-        })
-        .await?;
-
     // One fetch per link, whichever entries share it.
     let mut to_fetch: Vec<(String, Vec<usize>)> = Vec::new();
     for (i, stored, is_known) in known {
@@ -155,7 +162,7 @@ pub async fn complete(
         }
         out.pages.push(page);
     }
-    Ok(out)
+    out
 }
 
 /// Fetches and extracts one page; every outcome becomes a [`StoredPage`].

@@ -20,7 +20,6 @@ pub mod commands;
 pub mod config;
 pub mod dedup;
 pub mod extract;
-pub mod feed_health;
 pub mod feeds;
 pub mod fulltext;
 pub mod group_commit;

@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use crate::alerts::deliver::{Deliverer, Sink, SinkError};
 use crate::config::Config;
 use crate::feeds::fetch::{FetchError, Fetcher};
-use crate::pipeline::{FeedOutcome, FeedReport, MatchContext, Pipeline};
+use crate::pipeline::{Counts, FeedOutcome, FeedReport, MatchContext, Pipeline};
 use crate::store::{Store, StoreError};
 use crate::stories::{self, StoryError};
 
@@ -48,18 +48,8 @@ pub struct PollSummary {
     /// Answered 200 with the same body as last time (not parsed again).
     pub unchanged: usize,
     pub failed: usize,
-    pub items_new: usize,
-    pub items_duplicate: usize,
-    /// New items that copy a stored one (near-duplicates).
-    pub items_near_duplicate: usize,
-    /// New items whose text came from their article page (`full_text`).
-    pub pages_used: usize,
-    /// Article fetches that gave no text (those items kept their feed text).
-    pub pages_failed: usize,
-    /// Items at or above a story's threshold.
-    pub matches: usize,
-    /// Alerts queued by this poll.
-    pub alerts: usize,
+    #[serde(flatten)]
+    pub counts: Counts,
     /// Outbox rows sent by this run (queued now or earlier).
     pub delivered: usize,
     /// Rows refused for good or given up.
@@ -92,13 +82,7 @@ impl PollSummary {
                 });
             }
         }
-        self.items_new += r.items_new;
-        self.items_duplicate += r.items_duplicate;
-        self.items_near_duplicate += r.items_near_duplicate;
-        self.pages_used += r.pages_used;
-        self.pages_failed += r.pages_failed;
-        self.matches += r.matches;
-        self.alerts += r.alerts;
+        self.counts += r.counts;
         self.reports.push(r);
     }
 
@@ -133,10 +117,10 @@ impl PollSummary {
                 "{:width$}  {:<12} {:>5} {:>5} {:>6} {:>6}  {}",
                 r.feed,
                 status,
-                r.items_new,
-                r.items_duplicate,
-                r.items_near_duplicate,
-                r.alerts,
+                r.counts.items_new,
+                r.counts.items_duplicate,
+                r.counts.items_near_duplicate,
+                r.counts.alerts,
                 detail
             );
             out.push_str(row.trim_end());
@@ -166,16 +150,21 @@ impl PollSummary {
             self.not_modified,
             self.unchanged,
             self.failed,
-            self.items_new,
-            self.items_near_duplicate,
-            self.items_duplicate,
-            self.matches,
-            self.alerts
+            self.counts.items_new,
+            self.counts.items_near_duplicate,
+            self.counts.items_duplicate,
+            self.counts.matches,
+            self.counts.alerts
         ));
-        if self.pages_used + self.pages_failed > 0 {
+        let Counts {
+            pages_used,
+            pages_failed,
+            ..
+        } = self.counts;
+        if pages_used + pages_failed > 0 {
             out.push_str(&format!(
                 "full text: {} items read from their article page, {} pages gave no text\n",
-                self.pages_used, self.pages_failed
+                pages_used, pages_failed
             ));
         }
         if self.delivered + self.delivery_failed + self.deliveries_pending > 0 {
@@ -215,6 +204,7 @@ pub async fn poll_once(config: &Config, opts: &PollOptions) -> Result<PollSummar
         metrics: Arc::new(crate::metrics::Metrics::default()),
         db: config.storage.path.display().to_string(),
         prefetched: Default::default(),
+        slots: Default::default(),
         group: Default::default(),
     });
     if let Err(e) = pipeline.prefetch_states().await {
@@ -243,7 +233,7 @@ pub async fn poll_once(config: &Config, opts: &PollOptions) -> Result<PollSummar
         match joined {
             Ok((i, report)) => {
                 done += 1;
-                items_new += report.items_new;
+                items_new += report.counts.items_new;
                 if opts.progress {
                     let mut err = std::io::stderr().lock();
                     let _ = write!(err, "\rpolled {done}/{total} feeds, {items_new} new items ");

@@ -181,6 +181,7 @@ async fn generation_run(
         metrics: metrics.clone(),
         db: config.storage.path.display().to_string(),
         prefetched: Default::default(),
+        slots: Default::default(),
         group: Default::default(),
     });
     let deliverer = Arc::new(
@@ -267,7 +268,7 @@ async fn generation_run(
                 let _slot = slots.acquire_owned().await;
                 // Boxed as in `poll_once`: tasks waiting for a slot stay small.
                 let report = Box::pin(pipeline.poll_feed(&feed)).await;
-                if report.alerts > 0 {
+                if report.counts.alerts > 0 {
                     wake.notify_waiters();
                 }
                 feed.name

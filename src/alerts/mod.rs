@@ -3,13 +3,16 @@
 //! later and reads these rows.
 
 pub mod deliver;
+pub mod feed_health;
 pub mod format;
 pub mod kind;
 pub mod ops;
 pub mod payload;
+pub mod raise;
 pub mod route;
 pub mod secrets;
 pub mod sign;
 
 pub use kind::AlertKind;
 pub use payload::{alert_id, AlertItem, AlertPayload, Matched, NewEntity, ALERT_TYPE};
+pub use raise::RaisedAlert;
