@@ -224,6 +224,18 @@ fn create_private(path: &Path) -> std::io::Result<()> {
         Err(e) => Err(e),
     }
 }
+/// A database written by a newer storywatch is refused, never migrated down.
+fn known_schema(found: i64, label: &str) -> Result<()> {
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            path: label.to_string(),
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Store> {
@@ -275,13 +287,7 @@ impl Store {
                 path: path.to_path_buf(),
                 source,
             })?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew {
-                path: path.display().to_string(),
-                found: version,
-                known: SCHEMA_VERSION,
-            });
-        }
+        known_schema(version, &path.display().to_string())?;
         Ok(Some(version))
     }
 
@@ -356,13 +362,7 @@ impl Store {
         let found: i64 = self
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if found > SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew {
-                path: self.label.clone(),
-                found,
-                known: SCHEMA_VERSION,
-            });
-        }
+        known_schema(found, &self.label)?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
             let version = i as i64 + 1;
             let tx = self.conn.transaction()?;
