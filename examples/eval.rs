@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use storywatch::config::DEFAULT_THRESHOLD;
-use storywatch::matching::matcher::{reference_terms, Reference};
+use storywatch::matching::terms::{reference_terms, Reference};
 use storywatch::matching::{watchlist, CorpusStats, Matcher};
 
 /// One item of a corpus, in the form it is scored in.

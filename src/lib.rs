@@ -11,7 +11,6 @@
 //! for every feed once. [`cli`] is what the binary calls.
 
 pub mod alerts;
-pub mod allocator;
 pub mod article;
 pub mod backoff;
 pub mod canonical;

@@ -8,7 +8,8 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::alerts::deliver::{Deliverer, Sink, SinkError};
+use crate::alerts::deliver::Deliverer;
+use crate::alerts::sink::{Sink, SinkError};
 use crate::config::Config;
 use crate::feeds::fetch::{FetchError, Fetcher};
 use crate::pipeline::{Counts, FeedOutcome, FeedReport, MatchContext, Pipeline};

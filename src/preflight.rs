@@ -5,7 +5,7 @@
 //! fails it, so a service never swaps a working config for one that cannot
 //! start.
 
-use crate::alerts::deliver::Sink;
+use crate::alerts::sink::Sink;
 use crate::config::Config;
 use crate::store::{Store, SCHEMA_VERSION};
 use crate::stories;

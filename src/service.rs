@@ -19,7 +19,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::alerts::deliver::{Deliverer, Sink, SinkError};
+use crate::alerts::deliver::Deliverer;
+use crate::alerts::sink::{Sink, SinkError};
 use crate::config::{Config, ConfigError};
 use crate::feeds::fetch::{FetchError, Fetcher};
 use crate::health::{self, HealthState};

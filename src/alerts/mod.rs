@@ -2,6 +2,7 @@
 //! the same transaction as the item and match that caused it; delivery comes
 //! later and reads these rows.
 
+pub mod answer;
 pub mod deliver;
 pub mod feed_health;
 pub mod format;
@@ -12,6 +13,7 @@ pub mod raise;
 pub mod route;
 pub mod secrets;
 pub mod sign;
+pub mod sink;
 
 pub use kind::AlertKind;
 pub use payload::{alert_id, AlertItem, AlertPayload, Matched, NewEntity, ALERT_TYPE};

@@ -4,7 +4,9 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 
-use super::deliver::{Deliverer, Outcome, Sink, SinkError};
+use super::answer::Outcome;
+use super::deliver::Deliverer;
+use super::sink::{Sink, SinkError};
 use crate::config::Config;
 use crate::store::{Store, StoreError};
 

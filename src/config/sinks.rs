@@ -13,7 +13,7 @@ use toml::Spanned;
 
 use crate::alerts::AlertKind;
 
-use super::Validator;
+use super::validate::Validator;
 
 /// Standard Webhooks' retry schedule: the wait after the 1st, 2nd, … failed
 /// attempt; the last wait repeats until `max_age`.

@@ -9,8 +9,10 @@ pub mod gazetteer;
 pub mod matcher;
 pub mod scan;
 pub mod score;
+pub mod terms;
 pub mod text;
 pub mod watchlist;
 
-pub use matcher::{CorpusStats, Draft, Explanation, Matcher, UniformCorpus};
+pub use matcher::{Draft, Explanation, Matcher};
+pub use terms::{CorpusStats, UniformCorpus};
 pub use watchlist::Watchlist;

@@ -4,7 +4,7 @@
 use super::MatchContext;
 use crate::dedup::ExactKeys;
 use crate::feeds::normalize::Item;
-use crate::matching::matcher::terms_of_folded;
+use crate::matching::terms::terms_of_folded;
 use crate::matching::text::fold_into;
 use crate::matching::Draft;
 use crate::neardup::{fingerprints_of_shingles, shingles_of_folded, Fingerprint};

@@ -1,9 +1,11 @@
-//! Feed health and retention SQL for the service: pausing feeds that keep
-//! failing, the `feeds list` view, and pruning what is no longer needed.
+//! Feeds as stored: their validators and health, what each poll did, pausing
+//! feeds that keep failing, the `feeds list` view, and pruning what is no
+//! longer needed.
 
-use rusqlite::{params, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::{FeedState, Result, Store, StoreTx};
+use super::{Result, Store, StoreTx};
+use crate::config::FeedConfig;
 
 /// The columns [`feed_state_row`] reads, in its order.
 macro_rules! select_feed_state {
@@ -15,10 +17,13 @@ macro_rules! select_feed_state {
     };
 }
 
-/// One feed's state by name (see [`feed_state_row`]).
-pub(super) const FEED_STATE_BY_NAME: &str = concat!(select_feed_state!(), " WHERE name = ?1");
+/// One feed's state by name, as the connection (or its open transaction) sees it.
+fn feed_state(conn: &Connection, name: &str) -> Result<Option<FeedState>> {
+    let mut stmt = conn.prepare_cached(concat!(select_feed_state!(), " WHERE name = ?1"))?;
+    Ok(stmt.query_row([name], feed_state_row).optional()?)
+}
 
-pub(super) fn feed_state_row(r: &Row<'_>) -> rusqlite::Result<FeedState> {
+fn feed_state_row(r: &Row<'_>) -> rusqlite::Result<FeedState> {
     Ok(FeedState {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -117,5 +122,141 @@ impl Store {
                 .execute_batch("PRAGMA incremental_vacuum(2000);")?;
         }
         Ok(n)
+    }
+}
+
+/// A feed's stored state: identity, validators and health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedState {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub last_status: Option<String>,
+    pub last_error: Option<String>,
+    pub consecutive_errors: u32,
+    pub last_polled_at: Option<i64>,
+    pub last_success_at: Option<i64>,
+    pub next_poll_at: Option<i64>,
+    /// Set when the feed was paused after too many consecutive failures.
+    pub paused_at: Option<i64>,
+    /// The first failure of the current streak.
+    pub failing_since: Option<i64>,
+    /// The open `feed_health` "down" alert, if one was raised.
+    pub health_alert: Option<String>,
+    /// Digest of the last body the feed answered with.
+    pub body_hash: Option<Vec<u8>>,
+}
+
+/// What one poll of a feed did, written with its items in one transaction.
+#[derive(Debug, Clone)]
+pub struct PollRecord {
+    pub status: PollStatus,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+    /// New validators; only written when the body was fetched.
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// Digest of the body; written with the validators.
+    pub body_hash: Option<Vec<u8>>,
+    pub polled_at: i64,
+    pub next_poll_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollStatus {
+    Fetched,
+    NotModified,
+    /// A 200 with the same body as last time: nothing parsed.
+    Unchanged,
+    Failed,
+    /// 429: the site asks us to slow down. Not a failure of the feed: it
+    /// neither counts toward pausing nor ends a failure streak.
+    Throttled,
+}
+
+impl PollStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PollStatus::Fetched => "fetched",
+            PollStatus::NotModified => "not_modified",
+            PollStatus::Unchanged => "unchanged",
+            PollStatus::Failed => "failed",
+            PollStatus::Throttled => "throttled",
+        }
+    }
+}
+
+impl Store {
+    /// Makes sure every configured feed has a row; see [`StoreTx::upsert_feed`].
+    pub fn sync_feeds(&mut self, feeds: &[FeedConfig], now: i64) -> Result<()> {
+        self.write(true, |tx| {
+            for f in feeds {
+                tx.upsert_feed(f, now)?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn feed_state(&self, name: &str) -> Result<Option<FeedState>> {
+        feed_state(&self.conn, name)
+    }
+}
+
+impl StoreTx<'_> {
+    /// A feed's state as this transaction sees it.
+    pub fn feed_state(&self, name: &str) -> Result<Option<FeedState>> {
+        feed_state(&self.tx, name)
+    }
+
+    /// Makes sure the feed has a row and returns its id. A feed whose URL
+    /// changed keeps its history but loses its validators, which belonged to
+    /// the old URL.
+    pub fn upsert_feed(&self, feed: &FeedConfig, now: i64) -> Result<i64> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO feeds (name, url, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET url = excluded.url, etag = NULL, last_modified = NULL
+                WHERE feeds.url <> excluded.url",
+        )?;
+        stmt.execute(params![feed.name, feed.url.as_str(), now])?;
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT id FROM feeds WHERE name = ?1")?;
+        Ok(stmt.query_row([&feed.name], |r| r.get(0))?)
+    }
+
+    /// Records the outcome of a poll on the feed row: status, validators,
+    /// error streak and the next due time.
+    pub fn record_poll(&self, feed_id: i64, rec: &PollRecord) -> Result<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "UPDATE feeds SET
+                last_status = ?2,
+                last_http_status = ?3,
+                last_error = ?4,
+                etag = CASE WHEN ?2 IN ('fetched', 'unchanged') THEN ?5 ELSE etag END,
+                last_modified = CASE WHEN ?2 IN ('fetched', 'unchanged') THEN ?6 ELSE last_modified END,
+                body_hash = CASE WHEN ?2 IN ('fetched', 'unchanged') THEN ?9 ELSE body_hash END,
+                consecutive_errors = CASE ?2 WHEN 'failed' THEN consecutive_errors + 1
+                    WHEN 'throttled' THEN consecutive_errors ELSE 0 END,
+                failing_since = CASE ?2 WHEN 'failed' THEN COALESCE(failing_since, ?7)
+                    WHEN 'throttled' THEN failing_since ELSE NULL END,
+                last_polled_at = ?7,
+                last_success_at = CASE WHEN ?2 IN ('failed', 'throttled') THEN last_success_at ELSE ?7 END,
+                next_poll_at = ?8
+             WHERE id = ?1",
+        )?;
+        stmt.execute(params![
+            feed_id,
+            rec.status.as_str(),
+            rec.http_status,
+            rec.error,
+            rec.etag,
+            rec.last_modified,
+            rec.polled_at,
+            rec.next_poll_at,
+            rec.body_hash,
+        ])?;
+        Ok(())
     }
 }
