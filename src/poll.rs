@@ -302,9 +302,11 @@ pub fn match_context(
 /// `--dry-run` must not create a database: with none on disk it polls
 /// against an empty in-memory one.
 fn open_store(config: &Config, dry_run: bool) -> Result<Store, StoreError> {
-    if dry_run && !config.storage.path.exists() {
-        Store::open_in_memory()
+    let store = if dry_run && !config.storage.path.exists() {
+        Store::open_in_memory()?
     } else {
-        Store::open(&config.storage.path)
-    }
+        Store::open(&config.storage.path)?
+    };
+    store.set_page_cache(config.storage.cache)?;
+    Ok(store)
 }

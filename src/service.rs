@@ -170,6 +170,7 @@ async fn generation_run(
         .map(Sink::resolve)
         .collect::<Result<Vec<_>, _>>()?;
     let mut store = Store::open(&config.storage.path)?;
+    store.set_page_cache(config.storage.cache)?;
     store.sync_feeds(&config.feeds, Utc::now().timestamp())?;
     let matching = Arc::new(match_context(&mut store, config, true)?);
     let store = Arc::new(Mutex::new(store));

@@ -61,6 +61,10 @@ pub const DEFAULT_DISABLE_AFTER: u32 = 50;
 /// A feed failing this long raises a `feed_health` alert.
 pub const DEFAULT_ALERT_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// Items that never matched are kept this long.
+/// SQLite's page cache: what a cold poll over a large store reads again
+/// stays in memory (docs/benchmarks.md has what each size costs and buys).
+pub const DEFAULT_PAGE_CACHE: u64 = 16 << 20;
+pub(crate) const PAGE_CACHE_RANGE: std::ops::RangeInclusive<u64> = (1 << 20)..=(1 << 30);
 pub const DEFAULT_KEEP: Duration = Duration::from_secs(90 * 24 * 3600);
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -159,6 +163,9 @@ pub struct StorageConfig {
     pub path: PathBuf,
     /// Items that never matched a story are pruned after this.
     pub keep: Duration,
+    /// Bytes of SQLite page cache for the connection that polls (see
+    /// `Store::set_page_cache`).
+    pub cache: u64,
 }
 
 #[derive(Debug, Clone)]

@@ -121,6 +121,7 @@ pub(super) struct RawEvent {
 pub(super) struct RawStorage {
     pub(super) path: Option<Spanned<String>>,
     pub(super) keep: Option<Spanned<String>>,
+    pub(super) cache: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -221,3 +221,95 @@ fn sizes() {
     assert!(parse_size("ten").is_err());
     assert!(parse_size("1 parsec").is_err());
 }
+
+/// The first-column keys of the tables under `heading` in
+/// docs/configuration.md, up to the next heading.
+fn documented_keys(doc: &str, heading: &str) -> Vec<String> {
+    let start = doc
+        .lines()
+        .position(|l| l.trim_end() == heading)
+        .unwrap_or_else(|| panic!("docs/configuration.md has no heading {heading:?}"));
+    doc.lines()
+        .skip(start + 1)
+        .take_while(|l| !l.starts_with('#'))
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split_once('`'))
+        .map(|(key, _)| key.to_string())
+        // Tables of values (`full_text = "auto"`, …) are not keys.
+        .filter(|key| key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        .filter(|key| key != "true" && key != "false")
+        .collect()
+}
+
+/// Every key a table accepts, as the parser lists them when it meets one
+/// it does not know.
+fn accepted_keys(toml_with_unknown_key: &str) -> Vec<String> {
+    let message = problems(toml_with_unknown_key)
+        .into_iter()
+        .map(|p| p.message)
+        .find(|m| m.contains("unknown field `not_a_key`"))
+        .unwrap_or_else(|| panic!("no unknown-field error for {toml_with_unknown_key:?}"));
+    let (_, expected) = message.split_once("expected").expect("a list of fields");
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_configuration_reference_documents_every_key() {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md"),
+    )
+    .unwrap();
+    let feed = "[[feed]]\nname = \"a\"\nurl = \"https://x.org/\"\n";
+    let story = "[[story]]\nid = \"a\"\n";
+    let cases = [
+        ("## Layout", "not_a_key = 1\n".to_string()),
+        ("## `[storage]`", "[storage]\nnot_a_key = 1\n".into()),
+        ("## `[poll]`", "[poll]\nnot_a_key = 1\n".into()),
+        ("## `[fetch]`", "[fetch]\nnot_a_key = 1\n".into()),
+        ("## `[[feed]]`", format!("{feed}not_a_key = 1\n")),
+        ("## `[[story]]`", format!("{story}not_a_key = 1\n")),
+        (
+            "### `entities`",
+            format!("{story}entities = [{{ name = \"x\", not_a_key = 1 }}]\n"),
+        ),
+        (
+            "### `events`",
+            format!("{story}events = [{{ name = \"x\", triggers = [\"y\"], not_a_key = 1 }}]\n"),
+        ),
+        ("## `[alerts]`", "[alerts]\nnot_a_key = 1\n".into()),
+        ("## `[dedup]`", "[dedup]\nnot_a_key = 1\n".into()),
+        (
+            "## `[[sink]]`",
+            "[[sink]]\nname = \"a\"\nkind = \"stdout\"\nnot_a_key = 1\n".into(),
+        ),
+        ("## `[delivery]`", "[delivery]\nnot_a_key = 1\n".into()),
+        ("## `[service]`", "[service]\nnot_a_key = 1\n".into()),
+        ("## `[matching]`", "[matching]\nnot_a_key = 1\n".into()),
+    ];
+    for (heading, text) in cases {
+        let documented = documented_keys(&doc, heading);
+        let accepted = accepted_keys(&text);
+        assert!(
+            !accepted.is_empty(),
+            "{heading}: no keys read from the parser"
+        );
+        let missing: Vec<&String> = accepted
+            .iter()
+            .filter(|k| !documented.contains(k))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{heading} in docs/configuration.md lacks {missing:?}"
+        );
+        let unknown: Vec<&String> = documented
+            .iter()
+            .filter(|k| !accepted.contains(k))
+            .collect();
+        assert!(unknown.is_empty(), "{heading} in docs/configuration.md documents {unknown:?}, which the parser does not accept");
+    }
+}

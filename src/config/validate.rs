@@ -79,6 +79,20 @@ impl Validator<'_> {
             .keep
             .map(|k| self.duration(&k, Duration::from_secs(24 * 3600)))
             .unwrap_or(DEFAULT_KEEP);
+        let cache = match raw.storage.cache {
+            None => DEFAULT_PAGE_CACHE,
+            Some(s) => match parse_size(s.get_ref()) {
+                Ok(n) if (PAGE_CACHE_RANGE).contains(&n) => n,
+                Ok(_) => {
+                    self.problem(s.span(), "must be between 1MiB and 1GiB");
+                    DEFAULT_PAGE_CACHE
+                }
+                Err(msg) => {
+                    self.problem(s.span(), msg);
+                    DEFAULT_PAGE_CACHE
+                }
+            },
+        };
         let listen = raw
             .service
             .listen
@@ -110,6 +124,7 @@ impl Validator<'_> {
             storage: StorageConfig {
                 path: storage_path,
                 keep,
+                cache,
             },
             poll,
             feeds,

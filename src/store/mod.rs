@@ -30,7 +30,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0014_feedback.sql"),
 ];
 
-/// SQLite page cache per connection, in KiB: SQLite's own default size.
+/// SQLite page cache per connection, in KiB, until the config sets one
+/// (SQLite's own default): the commands that only look need no more.
 const PAGE_CACHE_KIB: i64 = 2 * 1024;
 
 /// Prepared statements kept per connection.
@@ -294,10 +295,9 @@ impl Store {
         // No memory map: mapped pages count in the process's resident set
         // (a cold poll touched 250 MiB of them), and probes through read
         // calls and a page cache of our own measured the same. The cache
-        // holds one feed's dirty pages, so a write transaction does not
-        // spill to the WAL before its commit; other pages come from the
-        // OS's file cache. 8 MiB held 6 MiB more and was no faster, on an
-        // empty store or on one of a million items.
+        // holds at least one feed's dirty pages, so a write transaction
+        // does not spill to the WAL before its commit; pages it cannot hold
+        // come from the OS's file cache.
         conn.pragma_update(None, "mmap_size", 0)?;
         conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
         let mut store = Store {
@@ -307,6 +307,15 @@ impl Store {
         };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Sizes the page cache for polling (`[storage] cache`): what the cache
+    /// holds is read again without a system call, and what it holds is
+    /// resident memory.
+    pub fn set_page_cache(&self, bytes: u64) -> Result<()> {
+        let kib = i64::try_from(bytes / 1024).unwrap_or(i64::MAX).max(1);
+        self.conn.pragma_update(None, "cache_size", -kib)?;
+        Ok(())
     }
 
     fn migrate(&mut self) -> Result<()> {
