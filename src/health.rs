@@ -1,17 +1,26 @@
 //! `[service] listen`: `GET /healthz` and `GET /metrics` over plain HTTP/1.1
-//! on a local address. Two read-only endpoints do not need a web framework:
-//! one small request per connection, bounded in size and time.
+//! on a local address, served by hyper (already the HTTP client's); two
+//! read-only endpoints need no router.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::{Gauges, Metrics};
+use crate::metrics::{self, Gauges, Metrics};
 use crate::store::Store;
 
 /// What the endpoints read.
@@ -58,7 +67,8 @@ impl HealthState {
     }
 }
 
-/// Serves until cancelled.
+/// Serves until cancelled: one request per connection (HTTP/1.1 through
+/// hyper, the request head at most 8 KiB, 10 s per connection).
 pub async fn serve(listener: TcpListener, state: Arc<HealthState>, cancel: CancellationToken) {
     loop {
         let conn = tokio::select! {
@@ -69,8 +79,15 @@ pub async fn serve(listener: TcpListener, state: Arc<HealthState>, cancel: Cance
             Ok((stream, _)) => {
                 let state = state.clone();
                 tokio::spawn(async move {
-                    let _ =
-                        tokio::time::timeout(Duration::from_secs(10), answer(stream, &state)).await;
+                    let service = service_fn(move |req: Request<Incoming>| {
+                        let state = state.clone();
+                        async move { Ok::<_, Infallible>(answer(&req, &state)) }
+                    });
+                    let conn = http1::Builder::new()
+                        .keep_alive(false)
+                        .max_buf_size(8192)
+                        .serve_connection(TokioIo::new(stream), service);
+                    let _ = tokio::time::timeout(Duration::from_secs(10), conn).await;
                 });
             }
             Err(e) => {
@@ -81,85 +98,43 @@ pub async fn serve(listener: TcpListener, state: Arc<HealthState>, cancel: Cance
     }
 }
 
-async fn answer(mut stream: TcpStream, state: &HealthState) -> std::io::Result<()> {
-    // The request head only; anything longer than 8 KiB is not for us.
-    let mut buf = vec![0u8; 8192];
-    let mut len = 0;
-    while !buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
-        if len == buf.len() {
-            return respond(&mut stream, 431, "text/plain", "request too large\n").await;
-        }
-        let n = stream.read(&mut buf[len..]).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        len += n;
+fn answer(req: &Request<Incoming>, state: &HealthState) -> Response<Full<Bytes>> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return respond(StatusCode::METHOD_NOT_ALLOWED, TEXT, "only GET\n".into());
     }
-    let head = String::from_utf8_lossy(&buf[..len]);
-    let mut first = head.lines().next().unwrap_or("").split_whitespace();
-    let (method, path) = (first.next().unwrap_or(""), first.next().unwrap_or(""));
-    if method != "GET" && method != "HEAD" {
-        return respond(&mut stream, 405, "text/plain", "only GET\n").await;
-    }
-    match path.split('?').next().unwrap_or("") {
-        "/healthz" => {
-            let h = tokio::task::block_in_place(|| state.health());
-            match h {
-                Ok(()) => respond(&mut stream, 200, "text/plain", "ok\n").await,
-                Err(reason) => {
-                    respond(
-                        &mut stream,
-                        503,
-                        "text/plain",
-                        &format!("unhealthy: {reason}\n"),
-                    )
-                    .await
-                }
-            }
-        }
+    match req.uri().path() {
+        "/healthz" => match tokio::task::block_in_place(|| state.health()) {
+            Ok(()) => respond(StatusCode::OK, TEXT, "ok\n".into()),
+            Err(reason) => respond(
+                StatusCode::SERVICE_UNAVAILABLE,
+                TEXT,
+                format!("unhealthy: {reason}\n"),
+            ),
+        },
         "/metrics" => {
             let g = tokio::task::block_in_place(|| state.gauges());
-            let body = state.metrics.render(&g);
             respond(
-                &mut stream,
-                200,
-                "text/plain; version=0.0.4; charset=utf-8",
-                &body,
+                StatusCode::OK,
+                metrics::CONTENT_TYPE,
+                state.metrics.render(&g),
             )
-            .await
         }
-        _ => {
-            respond(
-                &mut stream,
-                404,
-                "text/plain",
-                "not found: try /healthz or /metrics\n",
-            )
-            .await
-        }
+        _ => respond(
+            StatusCode::NOT_FOUND,
+            TEXT,
+            "not found: try /healthz or /metrics\n".into(),
+        ),
     }
 }
 
-async fn respond(
-    stream: &mut TcpStream,
-    status: u16,
-    kind: &str,
-    body: &str,
-) -> std::io::Result<()> {
-    let reason = match status {
-        200 => "OK",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        431 => "Request Header Fields Too Large",
-        _ => "Service Unavailable",
-    };
-    let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body.as_bytes()).await?;
-    stream.shutdown().await
+const TEXT: &str = "text/plain; charset=utf-8";
+
+fn respond(status: StatusCode, kind: &'static str, body: String) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
+    r
 }
 
 #[cfg(test)]

@@ -1,31 +1,77 @@
-//! Counters for `/metrics`, in the Prometheus text format. A handful of
-//! series, updated once per poll or delivery, so one mutex is plenty; the
-//! gauges (outbox depth, paused feeds) are read from the store per scrape.
+//! `/metrics` in the OpenMetrics text format, through `prometheus-client`.
+//! Counters are updated once per poll or delivery; the gauges (outbox
+//! depth, paused feeds and sinks) are read from the store per scrape.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// The Content-Type of [`Metrics::render`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Upper bounds of the poll duration histogram, in seconds.
 const BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
 
-#[derive(Debug, Default)]
-struct Inner {
-    polls: BTreeMap<(String, String), u64>,
-    poll_buckets: [u64; BUCKETS.len()],
-    poll_count: u64,
-    poll_sum: f64,
-    items: BTreeMap<String, u64>,
-    pages: BTreeMap<String, u64>,
-    matches: BTreeMap<String, u64>,
-    alerts: BTreeMap<(String, String), u64>,
-    deliveries: BTreeMap<(String, String), u64>,
+/// Item kinds and page outcomes are listed from the start, at zero, so that a
+/// rate over them never begins with a missing series.
+const ITEM_KINDS: [&str; 3] = ["new", "duplicate", "near_duplicate"];
+const PAGE_OUTCOMES: [&str; 3] = ["text", "failed", "reused"];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PollLabels {
+    feed: String,
+    result: String,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StoryLabels {
+    story: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AlertLabels {
+    story: String,
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    sink: String,
+    outcome: String,
+}
+
+/// Every series storywatch exports, registered once.
+#[derive(Debug)]
 pub struct Metrics {
-    inner: Mutex<Inner>,
+    registry: Registry,
+    polls: Family<PollLabels, Counter>,
+    poll_duration: Histogram,
+    items: Family<KindLabels, Counter>,
+    pages: Family<OutcomeLabels, Counter>,
+    matches: Family<StoryLabels, Counter>,
+    alerts: Family<AlertLabels, Counter>,
+    deliveries: Family<DeliveryLabels, Counter>,
+    outbox_pending: Gauge,
+    outbox_oldest: Gauge<f64, AtomicU64>,
+    feeds: Gauge,
+    feeds_paused: Gauge,
+    sinks_paused: Gauge,
 }
 
 /// Values read from the store at scrape time.
@@ -38,253 +84,163 @@ pub struct Gauges {
     pub sinks_paused: u64,
 }
 
-impl Metrics {
-    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
-        f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()))
+impl Default for Metrics {
+    fn default() -> Metrics {
+        let m = Metrics {
+            registry: Registry::default(),
+            polls: Family::default(),
+            poll_duration: Histogram::new(BUCKETS),
+            items: Family::default(),
+            pages: Family::default(),
+            matches: Family::default(),
+            alerts: Family::default(),
+            deliveries: Family::default(),
+            outbox_pending: Gauge::default(),
+            outbox_oldest: Gauge::default(),
+            feeds: Gauge::default(),
+            feeds_paused: Gauge::default(),
+            sinks_paused: Gauge::default(),
+        };
+        let mut r = Registry::with_prefix("storywatch");
+        r.register("polls", "Feed polls by result", m.polls.clone());
+        r.register(
+            "poll_duration_seconds",
+            "Time to fetch, parse, match and store one feed",
+            m.poll_duration.clone(),
+        );
+        r.register(
+            "items",
+            "Items read, by kind: new, duplicate, near_duplicate",
+            m.items.clone(),
+        );
+        r.register(
+            "article_pages",
+            "Article pages for full text, by outcome: text, failed, reused",
+            m.pages.clone(),
+        );
+        r.register(
+            "matches",
+            "Items at or above a story's threshold",
+            m.matches.clone(),
+        );
+        r.register(
+            "alerts",
+            "Alerts queued, by story and kind",
+            m.alerts.clone(),
+        );
+        r.register(
+            "deliveries",
+            "Delivery attempts by sink and outcome (alerts per attempt)",
+            m.deliveries.clone(),
+        );
+        r.register(
+            "outbox_pending",
+            "Deliveries waiting in the outbox",
+            m.outbox_pending.clone(),
+        );
+        r.register(
+            "outbox_oldest_age_seconds",
+            "Age of the oldest pending delivery",
+            m.outbox_oldest.clone(),
+        );
+        r.register("feeds", "Configured feeds", m.feeds.clone());
+        r.register(
+            "feeds_paused",
+            "Feeds paused after too many consecutive failures",
+            m.feeds_paused.clone(),
+        );
+        r.register(
+            "sinks_paused",
+            "Sinks paused because the receiver is gone",
+            m.sinks_paused.clone(),
+        );
+        for kind in ITEM_KINDS {
+            m.items
+                .get_or_create(&KindLabels { kind: kind.into() })
+                .inc_by(0);
+        }
+        for outcome in PAGE_OUTCOMES {
+            m.pages
+                .get_or_create(&OutcomeLabels {
+                    outcome: outcome.into(),
+                })
+                .inc_by(0);
+        }
+        Metrics { registry: r, ..m }
     }
+}
 
+impl Metrics {
     /// One poll of a feed: `result` is fetched, not_modified or failed.
     pub fn poll(&self, feed: &str, result: &str, took: Duration) {
-        self.with(|m| {
-            *m.polls.entry((feed.into(), result.into())).or_default() += 1;
-            let s = took.as_secs_f64();
-            for (i, b) in BUCKETS.iter().enumerate() {
-                if s <= *b {
-                    m.poll_buckets[i] += 1;
-                }
-            }
-            m.poll_count += 1;
-            m.poll_sum += s;
-        })
+        self.polls
+            .get_or_create(&PollLabels {
+                feed: feed.into(),
+                result: result.into(),
+            })
+            .inc();
+        self.poll_duration.observe(took.as_secs_f64());
     }
 
     pub fn items(&self, kind: &str, n: usize) {
         if n > 0 {
-            self.with(|m| *m.items.entry(kind.into()).or_default() += n as u64)
+            self.items
+                .get_or_create(&KindLabels { kind: kind.into() })
+                .inc_by(n as u64);
         }
     }
 
     /// Article pages for full text: `text` (used), `failed`, `reused`.
     pub fn pages(&self, outcome: &str, n: usize) {
         if n > 0 {
-            self.with(|m| *m.pages.entry(outcome.into()).or_default() += n as u64)
+            self.pages
+                .get_or_create(&OutcomeLabels {
+                    outcome: outcome.into(),
+                })
+                .inc_by(n as u64);
         }
     }
 
     pub fn matched(&self, story: &str) {
-        self.with(|m| *m.matches.entry(story.into()).or_default() += 1)
+        self.matches
+            .get_or_create(&StoryLabels {
+                story: story.into(),
+            })
+            .inc();
     }
 
     pub fn alert(&self, story: &str, kind: &str) {
-        self.with(|m| *m.alerts.entry((story.into(), kind.into())).or_default() += 1)
+        self.alerts
+            .get_or_create(&AlertLabels {
+                story: story.into(),
+                kind: kind.into(),
+            })
+            .inc();
     }
 
     /// `outcome`: delivered, retry, failed or dead; `n` alerts in the request.
     pub fn delivery(&self, sink: &str, outcome: &str, n: usize) {
-        self.with(|m| {
-            *m.deliveries
-                .entry((sink.into(), outcome.into()))
-                .or_default() += n as u64
-        })
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                sink: sink.into(),
+                outcome: outcome.into(),
+            })
+            .inc_by(n as u64);
     }
 
+    /// Every series, with the gauges set to what the store says now.
     pub fn render(&self, g: &Gauges) -> String {
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.outbox_pending.set(count(g.outbox_pending));
+        self.outbox_oldest.set(g.outbox_oldest_seconds);
+        self.feeds.set(count(g.feeds));
+        self.feeds_paused.set(count(g.feeds_paused));
+        self.sinks_paused.set(count(g.sinks_paused));
         let mut out = String::new();
-        self.with(|m| {
-            family(
-                &mut out,
-                "storywatch_polls_total",
-                "counter",
-                "Feed polls by result.",
-            );
-            for ((feed, result), n) in &m.polls {
-                sample(
-                    &mut out,
-                    "storywatch_polls_total",
-                    &[("feed", feed), ("result", result)],
-                    *n as f64,
-                );
-            }
-            family(
-                &mut out,
-                "storywatch_poll_duration_seconds",
-                "histogram",
-                "Time to fetch, parse, match and store one feed.",
-            );
-            for (i, b) in BUCKETS.iter().enumerate() {
-                sample(
-                    &mut out,
-                    "storywatch_poll_duration_seconds_bucket",
-                    &[("le", &format!("{b}"))],
-                    m.poll_buckets[i] as f64,
-                );
-            }
-            sample(
-                &mut out,
-                "storywatch_poll_duration_seconds_bucket",
-                &[("le", "+Inf")],
-                m.poll_count as f64,
-            );
-            sample(
-                &mut out,
-                "storywatch_poll_duration_seconds_sum",
-                &[],
-                m.poll_sum,
-            );
-            sample(
-                &mut out,
-                "storywatch_poll_duration_seconds_count",
-                &[],
-                m.poll_count as f64,
-            );
-            family(
-                &mut out,
-                "storywatch_items_total",
-                "counter",
-                "Items read, by kind: new, duplicate, near_duplicate.",
-            );
-            for kind in ["new", "duplicate", "near_duplicate"] {
-                let n = m.items.get(kind).copied().unwrap_or(0);
-                sample(
-                    &mut out,
-                    "storywatch_items_total",
-                    &[("kind", kind)],
-                    n as f64,
-                );
-            }
-            family(
-                &mut out,
-                "storywatch_article_pages_total",
-                "counter",
-                "Article pages for full text, by outcome: text, failed, reused.",
-            );
-            for outcome in ["text", "failed", "reused"] {
-                let n = m.pages.get(outcome).copied().unwrap_or(0);
-                sample(
-                    &mut out,
-                    "storywatch_article_pages_total",
-                    &[("outcome", outcome)],
-                    n as f64,
-                );
-            }
-            family(
-                &mut out,
-                "storywatch_matches_total",
-                "counter",
-                "Items at or above a story's threshold.",
-            );
-            for (story, n) in &m.matches {
-                sample(
-                    &mut out,
-                    "storywatch_matches_total",
-                    &[("story", story)],
-                    *n as f64,
-                );
-            }
-            family(
-                &mut out,
-                "storywatch_alerts_total",
-                "counter",
-                "Alerts queued, by story and kind.",
-            );
-            for ((story, kind), n) in &m.alerts {
-                sample(
-                    &mut out,
-                    "storywatch_alerts_total",
-                    &[("story", story), ("kind", kind)],
-                    *n as f64,
-                );
-            }
-            family(
-                &mut out,
-                "storywatch_deliveries_total",
-                "counter",
-                "Delivery attempts by sink and outcome (alerts per attempt).",
-            );
-            for ((sink, outcome), n) in &m.deliveries {
-                sample(
-                    &mut out,
-                    "storywatch_deliveries_total",
-                    &[("sink", sink), ("outcome", outcome)],
-                    *n as f64,
-                );
-            }
-        });
-        family(
-            &mut out,
-            "storywatch_outbox_pending",
-            "gauge",
-            "Deliveries waiting in the outbox.",
-        );
-        sample(
-            &mut out,
-            "storywatch_outbox_pending",
-            &[],
-            g.outbox_pending as f64,
-        );
-        family(
-            &mut out,
-            "storywatch_outbox_oldest_age_seconds",
-            "gauge",
-            "Age of the oldest pending delivery.",
-        );
-        sample(
-            &mut out,
-            "storywatch_outbox_oldest_age_seconds",
-            &[],
-            g.outbox_oldest_seconds,
-        );
-        family(&mut out, "storywatch_feeds", "gauge", "Configured feeds.");
-        sample(&mut out, "storywatch_feeds", &[], g.feeds as f64);
-        family(
-            &mut out,
-            "storywatch_feeds_paused",
-            "gauge",
-            "Feeds paused after too many consecutive failures.",
-        );
-        sample(
-            &mut out,
-            "storywatch_feeds_paused",
-            &[],
-            g.feeds_paused as f64,
-        );
-        family(
-            &mut out,
-            "storywatch_sinks_paused",
-            "gauge",
-            "Sinks paused because the receiver is gone.",
-        );
-        sample(
-            &mut out,
-            "storywatch_sinks_paused",
-            &[],
-            g.sinks_paused as f64,
-        );
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
     }
-}
-
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-}
-
-fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
-    out.push_str(name);
-    if !labels.is_empty() {
-        out.push('{');
-        for (i, (k, v)) in labels.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let v = v
-                .replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('\n', "\\n");
-            let _ = write!(out, "{k}=\"{v}\"");
-        }
-        out.push('}');
-    }
-    let _ = writeln!(out, " {value}");
 }
 
 #[cfg(test)]
@@ -320,5 +276,6 @@ mod tests {
         assert!(
             text.contains("# TYPE storywatch_outbox_pending gauge\nstorywatch_outbox_pending 2\n")
         );
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }

@@ -131,10 +131,10 @@ fn systemd_hears_ready_watchdog_status_and_stopping() {
     let got = Arc::new(Mutex::new(Vec::<String>::new()));
     let read = |got: &Arc<Mutex<Vec<String>>>| {
         let mut buf = [0u8; 4096];
+        // One datagram holds newline-separated assignments.
         if let Ok(n) = sock.recv(&mut buf) {
-            got.lock()
-                .unwrap()
-                .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            got.lock().unwrap().extend(text.lines().map(str::to_string));
         }
     };
     let has = |got: &Arc<Mutex<Vec<String>>>, m: &str| {
