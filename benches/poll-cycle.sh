@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One poll cycle of storywatch, feed2exec and rss2email over N generated feeds served on 127.0.0.1,
-# timed and recorded by the shared benchmark kit (../shared/bench: workload, server, peer scripts,
-# quiet-machine gate), then a markdown report of storywatch's speed-up and memory against the peers.
+# each timed and recorded the same way, then a markdown report of storywatch's speed-up and memory
+# against the peers. Everything it runs is in benches/poll-cycle/: workload.py (the feeds),
+# serve.py (the feed server), lib.sh (server control, timing, the quiet-machine gate), record.py,
+# storywatch.sh and peers/*.sh (the runners) and report.py.
 #
 # usage: benches/poll-cycle.sh [-n N[,N...]] [-m M] [-l LATENCY_MS] [-p all|storywatch|none]
 #                              [-H HISTORY_ITEMS] [-o OUTDIR]
@@ -13,36 +15,36 @@
 #       (reuse an OUTDIR that holds the peers' results to compare); none: time nothing, only
 #       print the report of OUTDIR/results.jsonl (needs -o)
 #   -H  also time a cold poll on a store already holding HISTORY_ITEMS items (cycle cold_history)
-#   -o  results.jsonl, report.md and every tool's state (default /dev/shm/storywatch-bench/<time>:
-#       tmpfs like the kit, else /tmp/storywatch-bench/<time>); results.jsonl is appended to, and
-#       the report shows each tool's latest record of each cycle
+#   -o  results.jsonl, report.md and every tool's state (default /dev/shm/storywatch-bench/<time>
+#       on tmpfs, so that the figures do not measure the disk; else /tmp/storywatch-bench/<time>);
+#       results.jsonl is appended to, and the report shows each tool's latest record of each cycle
 # env: STORYWATCH_BIN       binary to time (default: `cargo build --release --locked` here)
 #      STORYWATCH_FILL_BIN  store filler for -H (default examples/fill_store beside the binary)
-#      SHARED_BENCH         the kit (default ../shared/bench beside this repo)
 #      BENCH_WL             where workloads are generated once and kept (default /tmp/storywatch-bench/wl)
-#      QUIET_WAIT_MAX       seconds to wait for a quiet machine before each timed cycle (kit default
-#                           300; e.g. 5 for a quick try while something else keeps the machine busy)
-#      and the kit's QUIET_MAX_CORES, RETRY_OTHER_LOAD, MAX_ATTEMPTS, CYCLE_TIMEOUT (see its lib.sh)
+#      BENCH_WORKLOAD_GEN   another workload generator to use instead of benches/poll-cycle/workload.py,
+#                           for a cross-check: a Python script taking -n N -m M --seed S -o DIR that
+#                           writes feeds.txt and a manifest.json that lib.sh's manifest_counts reads
+#      QUIET_WAIT_MAX       seconds to wait for a quiet machine before each timed cycle (default 300;
+#                           e.g. 5 for a quick try while something else keeps the machine busy)
+#      and QUIET_MAX_CORES, RETRY_OTHER_LOAD, MAX_ATTEMPTS, CYCLE_TIMEOUT (see benches/poll-cycle/lib.sh)
 # Missing peers are installed with apt-get when run as root; otherwise the command is printed.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-KIT="${SHARED_BENCH:-$REPO/../shared/bench}"
-if [[ ! -f "$KIT/lib.sh" || ! -f "$KIT/gen_feeds.py" || ! -d "$KIT/peers" ]]; then
-  echo "error: the shared benchmark kit is not at $KIT (expected lib.sh, gen_feeds.py, peers/);" \
-    "set SHARED_BENCH to its folder" >&2
-  exit 2
-fi
-KIT="$(cd "$KIT" && pwd)"
-export SHARED_BENCH="$KIT"   # for benches/poll-cycle/storywatch.sh
-# shellcheck source-path=SCRIPTDIR source=../../shared/bench/lib.sh
-source "$KIT/lib.sh"         # $PY, die
+BENCH="$REPO/benches/poll-cycle"
+# shellcheck source-path=SCRIPTDIR source=poll-cycle/lib.sh
+source "$BENCH/lib.sh"       # $PY, die, default_outroot
+GEN="${BENCH_WORKLOAD_GEN:-$BENCH/workload.py}"
+[[ -f "$GEN" ]] || die "workload generator not found: $GEN"
+GEN="$(realpath "$GEN")"
+# what the workload depends on: the generator's code and the article it takes the story's names from
+GEN_ID="$(cat "$GEN" "$REPO/config/demo/stories/ceasefire-talks.txt" | sha256sum | cut -c1-12)"
 
 NS=1000 M=50 LAT=0 PEERS=all HIST="" OUT=""
 while getopts "n:m:l:p:H:o:h" opt; do
   case "$opt" in
     n) NS="$OPTARG" ;; m) M="$OPTARG" ;; l) LAT="$OPTARG" ;; p) PEERS="$OPTARG" ;;
     H) HIST="$OPTARG" ;; o) OUT="$OPTARG" ;;
-    *) sed -n '2,26p' "$0"; exit 2 ;;
+    *) sed -n '2,30p' "$0"; exit 2 ;;
   esac
 done
 IFS=, read -r -a NLIST <<<"$NS"
@@ -53,9 +55,7 @@ case "$PEERS" in all|storywatch|none) ;; *) die "-p wants all, storywatch or non
 
 if [[ -z "$OUT" ]]; then
   [[ "$PEERS" != none ]] || die "-p none prints the report of an earlier run: give its -o OUTDIR"
-  # tmpfs as in the kit: the figures then measure the programs, not this VM's fsync latency
-  if [[ -d /dev/shm && -w /dev/shm ]]; then OUT=/dev/shm/storywatch-bench; else OUT=/tmp/storywatch-bench; fi
-  OUT="$OUT/$(date +%Y%m%d-%H%M%S)"
+  OUT="$(default_outroot)/$(date +%Y%m%d-%H%M%S)"
 fi
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"    # the runners cd into their state dirs
@@ -75,7 +75,7 @@ install_pkgs() {
 }
 
 if [[ "$PEERS" != none ]]; then
-  [[ -x /usr/bin/time ]] || install_pkgs time          # the kit times every cycle with time -v
+  [[ -x /usr/bin/time ]] || install_pkgs time          # every cycle is timed with time -v
   if [[ "$PEERS" == all ]] && ! { command -v feed2exec && command -v r2e; } >/dev/null; then
     install_pkgs feed2exec rss2email
   fi
@@ -98,20 +98,23 @@ if [[ "$PEERS" != none ]]; then
     echo "date: $(date '+%Y-%m-%d %H:%M:%S %z')"
     echo "storywatch: $("$BIN" --version) $BIN"
     echo "repo: $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)"
-    echo "kit: $KIT"
+    echo "workload: $GEN (id $GEN_ID) -m $M --seed 1"
     echo "args: -n $NS -m $M -l $LAT -p $PEERS${HIST:+ -H $HIST}"
   } >>"$OUT/meta.txt"
 fi
 
 WL_ROOT="${BENCH_WL:-/tmp/storywatch-bench/wl}"
-# workload N : the seed-1 workload of N feeds x M items, generated once (into a temporary folder
-# first, so that an interrupted generation is never taken for a finished one)
+# workload N : the seed-1 workload of N feeds x M items, generated once and kept under a name
+# that changes with the generator and the story article it reads (a stale folder is never
+# reused), into a temporary folder first (an interrupted generation is never taken for a
+# finished one)
 workload() {
-  local wl="$WL_ROOT/n$1-m$M-s1"
+  local wl
+  wl="$WL_ROOT/$(basename "$GEN" .py)-$GEN_ID-n$1-m$M-s1"
   if [[ ! -f "$wl/manifest.json" ]]; then
     mkdir -p "$WL_ROOT"
     rm -rf "$wl.tmp.$$"
-    "$PY" "$KIT/gen_feeds.py" -n "$1" -m "$M" --seed 1 -o "$wl.tmp.$$" >&2
+    "$PY" "$GEN" -n "$1" -m "$M" --seed 1 -o "$wl.tmp.$$" >&2
     rm -rf "$wl"
     mv "$wl.tmp.$$" "$wl"
   fi
@@ -131,15 +134,15 @@ if [[ "$PEERS" != none ]]; then
     wl="$(workload "$n")"
     args=(-w "$wl" -l "$LAT" -r "$RES" -o "$OUT/state")
     sw_args=(-b "$BIN"); [[ -z "$HIST" ]] || sw_args+=(-H "$HIST")
-    run storywatch bash "$REPO/benches/poll-cycle/storywatch.sh" "${args[@]}" "${sw_args[@]}"
+    run storywatch bash "$BENCH/storywatch.sh" "${args[@]}" "${sw_args[@]}"
     if [[ "$PEERS" == all ]]; then
-      run feed2exec bash "$KIT/peers/feed2exec.sh" "${args[@]}"
-      run rss2email bash "$KIT/peers/rss2email.sh" "${args[@]}"
+      run feed2exec bash "$BENCH/peers/feed2exec.sh" "${args[@]}"
+      run rss2email bash "$BENCH/peers/rss2email.sh" "${args[@]}"
     fi
   done
 fi
 
 [[ -s "$RES" ]] || die "no results in $RES"
-"$PY" "$REPO/benches/poll-cycle/report.py" "$RES" | tee "$OUT/report.md"
+"$PY" "$BENCH/report.py" "$RES" | tee "$OUT/report.md"
 echo "results: $RES, report: $OUT/report.md, state (delete when done): $OUT/state" >&2
 exit "$status"

@@ -3,8 +3,8 @@
 
 usage: report.py RESULTS.jsonl
 
-RESULTS.jsonl has one line per timed cycle, written by the shared kit's record.py (through
-benches/poll-cycle/storywatch.sh and the kit's peers/*.sh). For each (N feeds, M items,
+RESULTS.jsonl has one line per timed cycle, written by benches/poll-cycle/record.py (through
+benches/poll-cycle/storywatch.sh and benches/poll-cycle/peers/*.sh). For each (N feeds, M items,
 latency) one table, a row per (tool, cycle) from the last record of that cycle in the file
 (the last attempt of the latest run), then the targets storywatch is held to at that N.
 Standard library only.
@@ -16,7 +16,9 @@ from collections import OrderedDict
 PEERS = ["feed2exec", "rss2email"]
 TOOL_ORDER = ["storywatch"] + PEERS
 CYCLE_ORDER = ["noop", "cold", "warm304", "warm200", "new", "cold_history"]
-DISTURBED_CORES = 0.35          # the kit's RETRY_OTHER_LOAD default: above it a row gets a dagger
+# other load above which a row gets a dagger: the RETRY_OTHER_LOAD its run retried above (kept in
+# each record as other_load_limit), else lib.sh's default
+DISTURBED_CORES = 0.5
 
 # targets storywatch is held to on this 2-core machine
 COLD_SPEEDUP = 50.0
@@ -37,6 +39,10 @@ def ok(r):
     if r.get("peer") == "storywatch":
         return r.get("sw_summary") != "missing" and r.get("sw_failed") == 0
     return True
+
+
+def disturbed(r):
+    return (r.get("other_load_cores") or 0) > r.get("other_load_limit", DISTURBED_CORES)
 
 
 def secs(v):
@@ -120,7 +126,7 @@ def targets(n, rows):
                        f"(target \u2264 {HISTORY_RATIO:g}\u00d7): {verdict(x <= HISTORY_RATIO)}")
         else:
             out.append(f"- cold_history wall / cold wall: a cycle failed: {verdict(False)}")
-    bad = [f"{t} {c}" for (t, c), r in rows.items() if (r.get("other_load_cores") or 0) > DISTURBED_CORES]
+    bad = [f"{t} {c}" for (t, c), r in rows.items() if disturbed(r)]
     if bad:
         out.append(f"- other processes were busy during {', '.join(bad)} (\u2020): those wall times are inflated")
     return out + [""]
@@ -128,7 +134,7 @@ def targets(n, rows):
 
 def flags(r):
     f = ""
-    if (r.get("other_load_cores") or 0) > DISTURBED_CORES:
+    if disturbed(r):
         f += f" \u2020{r['other_load_cores']:.1f}"
     if r.get("timed_out"):
         f += " TIMEOUT"
@@ -221,7 +227,7 @@ def main():
                "requests: counted by the server for that cycle; new: entries the tool added to its own state "
                "(storywatch: rows of its `items` table) / entries new in the workload. Speed-up: the peer's "
                "wall / storywatch's wall for the same cycle; RSS: storywatch's peak / the peer's. "
-               "\u2020x.x: other processes kept x.x cores busy during that cycle, after the kit's retries.")
+               "\u2020x.x: other processes kept x.x cores busy during that cycle, after lib.sh's retries.")
     print("\n".join(out))
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# storywatch poll cycles against the shared kit's serve.py on 127.0.0.1, each timed with
-# /usr/bin/time -v and recorded by the kit's record.py exactly as its peers/*.sh record feed2exec
-# and rss2email, so that all three land in one results.jsonl.  Normally run by benches/poll-cycle.sh.
+# storywatch poll cycles against benches/poll-cycle/serve.py on 127.0.0.1, each timed with
+# /usr/bin/time -v and recorded by record.py exactly as peers/*.sh record feed2exec and rss2email,
+# so that all three land in one results.jsonl.  Normally run by benches/poll-cycle.sh.
 #
 # usage: benches/poll-cycle/storywatch.sh -w WORKLOAD [-b BIN] [-l LATENCY_MS] [-r RESULTS.jsonl]
 #                                         [-o OUTROOT] [-t CYCLE_TIMEOUT] [-H HISTORY_ITEMS]
@@ -16,33 +16,32 @@
 #                 last 90 days by examples/fill_store, validators back on, one cold poll (run once,
 #                 no retry): what a store that has run for months does to a cold poll
 #
-#   WORKLOAD  folder written by the kit's gen_feeds.py (manifest.json, feeds.txt, feeds/)
+#   WORKLOAD  folder written by workload.py (manifest.json, feeds.txt, feeds/)
 #   BIN       the storywatch binary (default $STORYWATCH_BIN)
-#   OUTROOT   where the state dir goes (default: the kit's default, tmpfs when there is one)
-# env: SHARED_BENCH         the kit (default ../shared/bench beside the repo)
-#      STORYWATCH_FILL_BIN  the store filler for -H (default BIN's folder/examples/fill_store)
-#      and the kit's CYCLE_TIMEOUT, QUIET_MAX_CORES, QUIET_WAIT_MAX, RETRY_OTHER_LOAD, MAX_ATTEMPTS
+#   OUTROOT   where the state dir goes (default: lib.sh's default_outroot, tmpfs when there is one)
+# The story is the repository's config/demo/stories/ceasefire-talks.txt, the article workload.py
+# takes its on-story names from.
+# env: STORYWATCH_FILL_BIN  the store filler for -H (default BIN's folder/examples/fill_store)
+#      and lib.sh's CYCLE_TIMEOUT, QUIET_MAX_CORES, QUIET_WAIT_MAX, RETRY_OTHER_LOAD, MAX_ATTEMPTS
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-KIT="${SHARED_BENCH:-$HERE/../../../shared/bench}"
-[[ -f "$KIT/lib.sh" ]] || { echo "error: benchmark kit not found at $KIT (set SHARED_BENCH)" >&2; exit 2; }
-# shellcheck source-path=SCRIPTDIR source=../../../shared/bench/lib.sh
-source "$KIT/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$HERE/lib.sh"
 
-WL="" LAT=0 BIN="${STORYWATCH_BIN:-}" HIST="" RESULTS=/tmp/bench-results/results.jsonl
+WL="" LAT=0 BIN="${STORYWATCH_BIN:-}" HIST="" RESULTS=/tmp/storywatch-bench/results.jsonl
 OUTROOT="$(default_outroot)"
 while getopts "w:b:l:r:o:t:H:h" opt; do
   case "$opt" in
     w) WL="$(realpath "$OPTARG")" ;; b) BIN="$OPTARG" ;; l) LAT="$OPTARG" ;; r) RESULTS="$OPTARG" ;;
     o) OUTROOT="$OPTARG" ;; t) CYCLE_TIMEOUT="$OPTARG" ;; H) HIST="$OPTARG" ;;
-    *) sed -n '2,24p' "$0"; exit 2 ;;
+    *) sed -n '2,25p' "$0"; exit 2 ;;
   esac
 done
-[[ -f "$WL/manifest.json" ]] || die "-w WORKLOAD (a gen_feeds.py folder) is required"
+[[ -f "$WL/manifest.json" ]] || die "-w WORKLOAD (a workload.py folder) is required"
 [[ -n "$BIN" && -x "$BIN" ]] || die "storywatch binary not found: give -b BIN or set STORYWATCH_BIN"
 BIN="$(realpath "$BIN")"   # cycles run from the state dir
-ARTICLE="$(realpath -e "$KIT/../story/reference-article.txt" 2>/dev/null)" \
-  || die "the story's reference article is missing: $KIT/../story/reference-article.txt"
+ARTICLE="$(realpath -e "$HERE/../../config/demo/stories/ceasefire-talks.txt" 2>/dev/null)" \
+  || die "the story's reference article is missing: config/demo/stories/ceasefire-talks.txt"
 [[ "$ARTICLE" != *[\"\\]* ]] || die "cannot quote $ARTICLE in TOML"
 if [[ -n "$HIST" ]]; then
   [[ "$HIST" =~ ^[1-9][0-9]*$ ]] || die "-H wants a positive number of items"
@@ -52,7 +51,7 @@ if [[ -n "$HIST" ]]; then
     "\`cargo build --release --locked --example fill_store\` or set STORYWATCH_FILL_BIN"
 fi
 mkdir -p "$(dirname "$RESULTS")" "$OUTROOT"
-read -r N M TOTAL _ < <(manifest_counts "$WL")
+read -r N M TOTAL < <(manifest_counts "$WL")
 DBFILES=(storywatch.db storywatch.db-wal storywatch.db-shm)
 
 # write_config DIR WITH_FEEDS : DIR/storywatch.toml, its store in DIR; WITH_FEEDS=0 for noop
@@ -76,7 +75,7 @@ interval = "15m"
 [alerts]
 max_age = "36500d"      # the workload is dated 2025; alert on it anyway
 
-# The story the workload's Ukraine-talks topic (and its near-miss mentions) is about.
+# The story whose names workload.py put into its on-story items and near misses.
 [[story]]
 id = "ceasefire-talks"
 article = "$ARTICLE"
@@ -88,7 +87,7 @@ name = "bench-out"
 kind = "stdout"
 EOF
     if (( with_feeds )); then
-      printf '\n%s\n' "# The workload's feeds.txt, served by the kit's serve.py."
+      printf '\n%s\n' "# The workload's feeds.txt, served by benches/poll-cycle/serve.py."
       while IFS= read -r path; do
         [[ -n "$path" ]] || continue
         name="${path##*/}"
@@ -148,22 +147,6 @@ else:
 print(" ".join(words))' "$1"
 }
 
-# snapshot DIR / restore DIR : the store as it was before a cycle, for a retry
-snapshot() {
-  local f
-  rm -rf "$WD/snap"; mkdir -p "$WD/snap"
-  for f in "${DBFILES[@]}"; do
-    if [[ -f "$1/$f" ]]; then cp -a "$1/$f" "$WD/snap/"; fi
-  done
-}
-restore() {
-  local f
-  for f in "${DBFILES[@]}"; do
-    rm -f "$1/$f"
-    if [[ -f "$WD/snap/$f" ]]; then cp -a "$WD/snap/$f" "$1/"; fi
-  done
-}
-
 # run_cycle DIR CYCLE ATTEMPT EXPECTED_NEW [KEY=VALUE...] : one timed poll of DIR's config, recorded;
 # exits non-zero when storywatch failed or a feed failed (the figures would not mean anything)
 run_cycle() {
@@ -198,7 +181,7 @@ rm -rf "$WD"; mkdir -p "$WD"
 trap 'stop_server' EXIT
 trap 'stop_server; exit 130' INT TERM
 peer_env "$WD/home"          # same isolation as the peers: own HOME/XDG dirs, no proxies
-start_server "$WL" "$(free_port)" "$LAT" cond "$WD/server"
+start_server "$WL" "$WD/server" "$LAT"
 write_config "$WD/noop" 0
 write_config "$WD" 1
 
@@ -212,13 +195,13 @@ for CY in noop cold warm304 warm200; do
     warm304) dir="$WD" exp=0 ;;
     warm200) dir="$WD" exp=0; srv_mode 0 >"$WD/server/mode-warm200.txt" ;;
   esac
-  snapshot "$dir"
+  save_state "$WD/snap" "$dir" "${DBFILES[@]}"     # the store before the cycle, for a retry
   attempt=1
   while :; do
     run_cycle "$dir" "$CY" "$attempt" "$exp"
     needs_retry "$WD/$CY.$attempt" "$attempt" || break
     echo "  (other processes were busy during $CY; restoring state and retrying)"
-    restore "$dir"
+    restore_state "$WD/snap" "$dir" "${DBFILES[@]}"
     attempt=$((attempt + 1))
   done
 done
