@@ -94,6 +94,27 @@ pub enum Command {
         #[command(subcommand)]
         command: AlertsCommand,
     },
+    /// Stored items, newest first: find one to `explain` or give `feedback` on
+    Items {
+        /// Only items whose title or text contains these words (case and accents ignored)
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
+        /// Only items of this feed
+        #[arg(long, value_name = "NAME")]
+        feed: Option<String>,
+        /// Only items this story matched, with their scores
+        #[arg(long, value_name = "ID")]
+        story: Option<String>,
+        /// Items first seen within this period
+        #[arg(long, default_value = "30d", value_parser = parse_duration)]
+        since: std::time::Duration,
+        /// At most this many items
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// One JSON object per item
+        #[arg(long)]
+        json: bool,
+    },
     /// Recent clusters of near-duplicate items, with their members and sources
     Clusters {
         /// Only clusters that matched this story
@@ -149,6 +170,14 @@ pub enum FeedsCommand {
     },
     /// Print the configured feeds as OPML
     ExportOpml,
+    /// Print the `[[feed]]` table for a feed URL, or for the feed a web page announces
+    Add {
+        #[arg(value_name = "URL")]
+        url: String,
+        /// The feed's name (default: from its title)
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,6 +193,8 @@ pub enum StoryCommand {
         #[arg(value_name = "PATH|URL")]
         source: String,
     },
+    /// Forget a story kept in the database (its alerts and matches stay)
+    Remove { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -352,6 +383,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 FeedsCommand::Resume { name } => subscriptions::resume(&config, &name),
                 FeedsCommand::ImportOpml { file } => subscriptions::import_opml(&config, &file),
                 FeedsCommand::ExportOpml => Ok(subscriptions::export_opml(&config)),
+                FeedsCommand::Add { url, name } => {
+                    runtime()?.block_on(subscriptions::add(&config, &url, name.as_deref()))
+                }
             }
             .map_err(|e| {
                 if e.is_usage() {
@@ -367,6 +401,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let out = match command {
                 StoryCommand::Show { id } => commands::story_show(&config, &id),
                 StoryCommand::List => commands::story_list(&config),
+                StoryCommand::Remove { id } => commands::story_remove(&config, &id),
                 StoryCommand::Add { id, source } => {
                     runtime()?.block_on(commands::story_add(&config, &id, &source))
                 }
@@ -434,6 +469,24 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                     }
                     other => Failure::runtime(other),
                 })
+        }
+        Command::Items {
+            search,
+            feed,
+            story,
+            since,
+            limit,
+            json,
+        } => {
+            let query = commands::ItemQuery {
+                search,
+                feed,
+                story,
+                since,
+                limit,
+            };
+            emit(&commands::items(&config, &query, json).map_err(command_failure)?)?;
+            Ok(())
         }
         Command::Clusters { story, limit } => {
             say!(

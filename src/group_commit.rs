@@ -137,6 +137,8 @@ mod tests {
             interval: Duration::from_secs(60),
             full_text: FullText::Off,
             allow_hosts: Vec::new(),
+            title: None,
+            category: None,
         }
     }
 

@@ -37,4 +37,5 @@ pub mod store;
 pub mod stories;
 pub mod subscriptions;
 pub mod telemetry;
+pub mod terminal;
 pub mod tls;

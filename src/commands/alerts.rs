@@ -6,7 +6,7 @@ use crate::alerts::{AlertKind, AlertPayload};
 use crate::config::Config;
 use crate::store::{AlertFilter, Store};
 
-use super::CommandError;
+use super::{check_story, CommandError};
 
 /// `alerts list`: newest first, with the why; `--json` prints one payload per line.
 pub fn alerts_list(
@@ -16,26 +16,7 @@ pub fn alerts_list(
 ) -> Result<String, CommandError> {
     let store = Store::open_existing(&config.storage.path)?;
     if let Some(story) = &filter.story {
-        let mut known: Vec<String> = config.stories.iter().map(|s| s.id.clone()).collect();
-        for id in store
-            .stored_story_ids()?
-            .into_iter()
-            .chain(store.alert_stories()?)
-        {
-            if !known.contains(&id) {
-                known.push(id);
-            }
-        }
-        if !known.contains(story) {
-            return Err(CommandError::Usage(format!(
-                "--story {story:?}: no such story; the stories are {}",
-                if known.is_empty() {
-                    "none yet".to_string()
-                } else {
-                    known.join(", ")
-                }
-            )));
-        }
+        check_story(config, &store, story)?;
     }
     let alerts = store.alerts(filter)?;
     let mut out = String::new();

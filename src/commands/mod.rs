@@ -9,13 +9,15 @@ use crate::stories::StoryError;
 
 mod alerts;
 mod explain;
+mod items;
 mod review;
 mod story;
 
 pub use alerts::alerts_list;
 pub use explain::{explain, extract, render_explanation};
+pub use items::{items, ItemQuery};
 pub use review::{clusters, feedback, rescore};
-pub use story::{story_add, story_list, story_show};
+pub use story::{story_add, story_list, story_remove, story_show};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -95,4 +97,30 @@ impl CorpusStats for StoreCorpus<'_> {
     fn df(&self, term: &str) -> u64 {
         self.0.df(term).unwrap_or(0)
     }
+}
+
+/// A `--story` that names no story is a usage error that lists the stories
+/// there are: configured, added with `story add`, or with alerts stored.
+pub(super) fn check_story(config: &Config, store: &Store, story: &str) -> Result<(), CommandError> {
+    let mut known: Vec<String> = config.stories.iter().map(|s| s.id.clone()).collect();
+    for id in store
+        .stored_story_ids()?
+        .into_iter()
+        .chain(store.alert_stories()?)
+    {
+        if !known.contains(&id) {
+            known.push(id);
+        }
+    }
+    if known.iter().any(|k| k == story) {
+        return Ok(());
+    }
+    Err(CommandError::Usage(format!(
+        "--story {story:?}: no such story; the stories are {}",
+        if known.is_empty() {
+            "none yet".to_string()
+        } else {
+            known.join(", ")
+        }
+    )))
 }

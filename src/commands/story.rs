@@ -118,12 +118,58 @@ pub async fn story_add(config: &Config, id: &str, source: &str) -> Result<String
         tx.upsert_story_article(id, &source_key, &title, &text, now)
     })?;
     let story = stories::load_story(&store, config.story(id), id)?;
-    Ok(format!(
+    let mut out = format!(
         "{} article {:?} for story {} ({} entities, {} terms now)\n",
         if changed { "stored" } else { "unchanged:" },
         title,
         id,
         story.watchlist.entities.len(),
         story.watchlist.terms.len()
+    );
+    out.push_str(&where_it_lives(config, id));
+    Ok(out)
+}
+
+/// Where a story is kept, so that a user knows what to edit or remove.
+fn where_it_lives(config: &Config, id: &str) -> String {
+    let db = config.storage.path.display();
+    if config.story(id).is_some() {
+        format!(
+            "story {id} is configured in {} ([[story]] id = {id:?}); the article added here is kept in {db}\n",
+            config.path.display()
+        )
+    } else {
+        format!("story {id} lives in {db} only; `storywatch story remove {id}` removes it\n")
+    }
+}
+
+/// `story remove ID`: forgets a story kept in the database. A story of the
+/// config file is the file's to remove: the next start would mirror it back.
+pub fn story_remove(config: &Config, id: &str) -> Result<String, CommandError> {
+    if config.story(id).is_some() {
+        return Err(CommandError::Usage(format!(
+            "story {id} is configured in {}: delete its [[story]] table there (and reload)",
+            config.path.display()
+        )));
+    }
+    let mut store = Store::open_existing(&config.storage.path)?;
+    if !store.stored_story_ids()?.iter().any(|s| s == id) {
+        let known = stories::read_stories(&store, config)?
+            .into_iter()
+            .map(|s| s.id)
+            .collect::<Vec<_>>();
+        return Err(CommandError::NotFound(if known.is_empty() {
+            format!("no story {id}: there are no stories")
+        } else {
+            format!("no story {id}; stories: {}", known.join(", "))
+        }));
+    }
+    let removed = store.write(true, |tx| tx.remove_story(id))?;
+    Ok(format!(
+        "removed story {id}: {} article(s), {} learned name(s), {} feedback row(s); its alerts and matches stay in {}\n",
+        removed.articles,
+        removed.learned_names,
+        removed.feedback,
+        config.storage.path.display()
     ))
 }

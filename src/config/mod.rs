@@ -197,6 +197,10 @@ pub struct FeedConfig {
     /// `allow_hosts` on the feed: hosts this feed's article links may reach
     /// even where they resolve to non-public addresses (an intranet feed).
     pub allow_hosts: Vec<String>,
+    /// The feed's own title, as a reader showed it (OPML `title`).
+    pub title: Option<String>,
+    /// The folder it belongs in, `a/b` for a folder in a folder (OPML).
+    pub category: Option<String>,
 }
 
 /// When to fetch an entry's article page for its full text (`full_text`).

@@ -148,6 +148,8 @@ pub(super) struct RawFeed {
     pub(super) full_text: Option<Spanned<RawFullText>>,
     #[serde(default)]
     pub(super) allow_hosts: Vec<String>,
+    pub(super) title: Option<Spanned<String>>,
+    pub(super) category: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -197,15 +197,30 @@ impl Validator<'_> {
                     }
                 }
             };
+            let title = self.label(f.title, "title");
+            let category = self.label(f.category, "category");
             feeds.push(FeedConfig {
                 name,
                 url,
                 interval,
                 full_text,
                 allow_hosts: host_list(&f.allow_hosts),
+                title,
+                category,
             });
         }
         feeds
+    }
+
+    /// A feed's `title` or `category`: one line of text; empty means none.
+    pub(super) fn label(&mut self, raw: Option<Spanned<String>>, key: &str) -> Option<String> {
+        let raw = raw?;
+        let text = raw.get_ref().trim();
+        if text.chars().any(char::is_control) {
+            self.problem(raw.span(), format!("{key} must be one line of text"));
+            return None;
+        }
+        (!text.is_empty()).then(|| text.to_string())
     }
 
     pub(super) fn stories(&mut self, raw: Vec<RawStory>, base_dir: &Path) -> Vec<StoryConfig> {

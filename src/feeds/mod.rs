@@ -3,6 +3,7 @@
 
 pub mod charset;
 pub mod dates;
+pub mod discover;
 pub mod fetch;
 pub mod guard;
 pub mod hints;

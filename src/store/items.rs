@@ -210,3 +210,39 @@ impl StoreTx<'_> {
             .query_row([cluster_id], |r| r.get(0))?)
     }
 }
+
+/// Which items `Store::each_item` visits.
+#[derive(Debug, Clone, Default)]
+pub struct ItemFilter<'a> {
+    pub feed: Option<&'a str>,
+    /// Only items this story matched, each with its score.
+    pub story: Option<&'a str>,
+    /// First seen at or after (unix seconds).
+    pub since: i64,
+}
+
+impl Store {
+    /// Visits the items `filter` selects, newest first, with their score for
+    /// `filter.story`, until `visit` returns false.
+    pub fn each_item(
+        &self,
+        filter: &ItemFilter<'_>,
+        mut visit: impl FnMut(StoredItem, Option<f64>) -> bool,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT i.id, f.name, i.guid, i.link, i.canonical_url, i.title, i.text, i.published_at, i.first_seen_at, COALESCE(i.cluster_id, i.id), m.score
+             FROM items i JOIN feeds f ON f.id = i.feed_id
+             LEFT JOIN matches m ON m.item_id = i.id AND m.story_id = ?3
+             WHERE i.first_seen_at >= ?1 AND (?2 IS NULL OR f.name = ?2)
+               AND (?3 IS NULL OR m.matched = 1)
+             ORDER BY i.id DESC",
+        )?;
+        let mut rows = stmt.query(params![filter.since, filter.feed, filter.story])?;
+        while let Some(r) = rows.next()? {
+            if !visit(stored_item(r)?, r.get(10)?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}

@@ -244,3 +244,29 @@ impl StoreTx<'_> {
         Ok(stmt.query_row(params![story, item_id], |r| r.get(0))?)
     }
 }
+
+/// What `story remove` deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RemovedStory {
+    pub articles: usize,
+    pub learned_names: usize,
+    pub feedback: usize,
+}
+
+impl StoreTx<'_> {
+    /// Deletes what the store holds to follow a story: its reference
+    /// articles, the names it learned and their sightings, feedback and the
+    /// paraphrase index. Its matches and alerts stay, with their deliveries:
+    /// they are what was already said.
+    pub fn remove_story(&self, story: &str) -> Result<RemovedStory> {
+        let delete = |sql: &str| -> Result<usize> { Ok(self.tx.execute(sql, [story])?) };
+        let removed = RemovedStory {
+            articles: delete("DELETE FROM story_articles WHERE story_id = ?1")?,
+            learned_names: delete("DELETE FROM emerged_entities WHERE story_id = ?1")?,
+            feedback: delete("DELETE FROM feedback WHERE story_id = ?1")?,
+        };
+        delete("DELETE FROM entity_sightings WHERE story_id = ?1")?;
+        delete("DELETE FROM report_pairs WHERE story_id = ?1")?;
+        Ok(removed)
+    }
+}

@@ -91,6 +91,8 @@ fn a_changed_url_drops_the_old_validators() {
         interval: Duration::from_secs(60),
         full_text: crate::config::FullText::Off,
         allow_hosts: Vec::new(),
+        title: None,
+        category: None,
     };
     store
         .sync_feeds(&[feed("https://a.example/rss")], 1)
@@ -211,6 +213,8 @@ fn feed_f() -> FeedConfig {
         interval: Duration::from_secs(60),
         full_text: crate::config::FullText::Off,
         allow_hosts: Vec::new(),
+        title: None,
+        category: None,
     }
 }
 

@@ -5,6 +5,7 @@ mod common;
 
 mod article_eval;
 mod cli;
+mod commands;
 mod crash;
 mod delivery;
 mod eval_matching;

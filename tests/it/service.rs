@@ -421,7 +421,7 @@ fn opml_moves_subscriptions_in_and_out() {
         "{tables}"
     );
     assert!(
-        tables.contains("name = \"le-monde\"\nurl = \"https://www.lemonde.fr/rss/une.xml\""),
+        tables.contains("name = \"le-monde\"\ntitle = \"Le Monde\"\ncategory = \"World\"\nurl = \"https://www.lemonde.fr/rss/une.xml\""),
         "{tables}"
     );
     assert!(tables.contains("name = \"le-monde-2\""), "{tables}");
@@ -433,7 +433,9 @@ fn opml_moves_subscriptions_in_and_out() {
     let check = stdout(&run(&s.cfg, &["check-config"]));
     assert!(check.contains("feeds: 3"), "{check}");
     let exported = stdout(&run(&s.cfg, &["feeds", "export-opml"]));
-    assert_eq!(exported.matches("<outline ").count(), 3, "{exported}");
+    // Three feeds, the two imported ones in their folder.
+    assert_eq!(exported.matches("xmlUrl=").count(), 3, "{exported}");
+    assert!(exported.contains("<outline text=\"World\">"), "{exported}");
     assert!(exported.contains("xmlUrl=\"https://www.lemonde.fr/international/rss_full.xml\""));
     // An include file with a problem is named in the error.
     std::fs::write(
