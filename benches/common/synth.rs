@@ -49,5 +49,7 @@ pub fn feed(name: &str) -> storywatch::config::FeedConfig {
         interval: std::time::Duration::from_secs(900),
         full_text: storywatch::config::FullText::Off,
         allow_hosts: Vec::new(),
+        title: None,
+        category: None,
     }
 }
