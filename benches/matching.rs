@@ -1,15 +1,22 @@
-//! Matching throughput: MB/s of news text against a story whose watchlist
+//! Matching throughput (divan): bytes of news text per second through fold,
+//! the automaton scan and a full `explain`, against a story whose watchlist
 //! has 10,000 aliases on top of what its reference article gives.
 //! Run with `cargo bench --bench matching`. Single-threaded.
 
 use std::hint::black_box;
-use std::time::Instant;
+use std::sync::LazyLock;
 
+use divan::counter::BytesCount;
+use divan::Bencher;
 use storywatch::matching::entities::Kind;
 use storywatch::matching::watchlist::{derive, Origin, WatchEntity};
 use storywatch::matching::{Matcher, UniformCorpus};
 
 const REFERENCE: &str = include_str!("../config/demo/stories/ceasefire-talks.txt");
+
+fn main() {
+    divan::main();
+}
 
 /// Items of a feed file as (title, text).
 fn items_of(path: &std::path::Path) -> Vec<(String, String)> {
@@ -31,12 +38,11 @@ fn items_of(path: &std::path::Path) -> Vec<(String, String)> {
 /// A realistic stream: the real-world fixture feeds in ../shared (news,
 /// podcasts, blogs: almost none about the story) plus the demo feeds (our own
 /// writing, mostly about it), so that follow-ups are a small share.
-fn corpus() -> (Vec<(String, String)>, usize) {
+static ITEMS: LazyLock<Vec<(String, String)>> = LazyLock::new(|| {
     let mut items = Vec::new();
     for f in ["world-wire.xml", "europe-desk.atom", "briefing.json"] {
         items.extend(items_of(std::path::Path::new(&format!("config/demo/{f}"))));
     }
-    let story_items = items.len();
     if let Ok(dir) = std::fs::read_dir("../shared/fixtures/feeds") {
         let mut paths: Vec<_> = dir.flatten().map(|e| e.path()).collect();
         paths.sort();
@@ -46,14 +52,12 @@ fn corpus() -> (Vec<(String, String)>, usize) {
     } else {
         eprintln!("../shared not found: measuring on the demo feeds alone");
     }
-    (items, story_items)
-}
+    items
+});
 
-fn main() {
+/// The story's own names plus 10,000 plausible, rarely occurring aliases.
+static MATCHER: LazyLock<Matcher> = LazyLock::new(|| {
     let mut wl = derive(&[REFERENCE]);
-    let own = Matcher::new("bench", 0.5, &wl, &[REFERENCE]);
-    let own_patterns = own.automaton_bytes();
-    // 10,000 more aliases: plausible name-like strings that rarely occur.
     let syllables = [
         "ka", "lo", "mir", "sen", "tov", "ra", "vik", "den", "sho", "bel", "gru", "zan",
     ];
@@ -70,77 +74,56 @@ fn main() {
             mentions: 0,
         });
     }
-    let n_aliases: usize = wl.entities.iter().map(|e| 1 + e.aliases.len()).sum();
-    let t = Instant::now();
-    let matcher = Matcher::new("bench", 0.5, &wl, &[REFERENCE]);
-    let build = t.elapsed();
+    Matcher::new("bench", 0.5, &wl, &[REFERENCE])
+});
 
-    let (items, story_items) = corpus();
-    println!(
-        "corpus: {} items, {} of them from the story's demo feeds",
-        items.len(),
-        story_items
-    );
-    let bytes_per_round: usize = items.iter().map(|(t, x)| t.len() + x.len()).sum();
-    let target = 32 * 1024 * 1024;
-    let rounds = target / bytes_per_round + 1;
-    // Warm up.
-    for (t, x) in &items {
-        black_box(matcher.explain(t, x, None, &UniformCorpus));
-    }
-    let start = Instant::now();
-    let mut matched = 0usize;
-    for _ in 0..rounds {
-        for (t, x) in &items {
-            if matcher
-                .explain(black_box(t), black_box(x), None, &UniformCorpus)
-                .is_match()
-            {
-                matched += 1;
-            }
-        }
-    }
-    let secs = start.elapsed().as_secs_f64();
-    let mb = (bytes_per_round * rounds) as f64 / 1e6;
-    println!("aliases (names + aliases): {n_aliases}");
-    println!("automaton build: {:.1} ms", build.as_secs_f64() * 1e3);
-    println!(
-        "automaton memory: {:.2} MiB ({:.2} MiB for the story's own names)",
-        matcher.automaton_bytes() as f64 / 1048576.0,
-        own_patterns as f64 / 1048576.0
-    );
-    println!(
-        "explain (full score): {:.1} MB in {:.2} s = {:.1} MB/s, {:.0} items/s ({} matched)",
-        mb,
-        secs,
-        mb / secs,
-        (items.len() * rounds) as f64 / secs,
-        matched
-    );
+fn corpus_bytes() -> BytesCount {
+    BytesCount::new(ITEMS.iter().map(|(t, x)| t.len() + x.len()).sum::<usize>())
+}
 
-    let start = Instant::now();
-    let mut len = 0usize;
-    for _ in 0..rounds {
-        for (t, x) in &items {
-            len += storywatch::matching::text::fold(black_box(t)).len()
-                + storywatch::matching::text::fold(black_box(x)).len();
-        }
-    }
-    let secs = start.elapsed().as_secs_f64();
-    println!("fold alone: {:.1} MB/s ({len} bytes out)", mb / secs);
+#[divan::bench]
+fn explain(bencher: Bencher) {
+    let m = &*MATCHER;
+    bencher.counter(corpus_bytes()).bench(|| {
+        ITEMS
+            .iter()
+            .filter(|(t, x)| {
+                m.explain(black_box(t), black_box(x), None, &UniformCorpus)
+                    .is_match()
+            })
+            .count()
+    });
+}
 
-    // The automaton alone: fold + scan, the part whose cost the alias count could affect.
-    let start = Instant::now();
-    let mut hits = 0usize;
-    for _ in 0..rounds {
-        for (t, x) in &items {
-            hits += matcher.scan_count(black_box(t)) + matcher.scan_count(black_box(x));
-        }
-    }
-    let secs = start.elapsed().as_secs_f64();
-    println!("fold + automaton scan: {:.1} MB/s ({hits} hits)", mb / secs);
+#[divan::bench]
+fn fold(bencher: Bencher) {
+    bencher.counter(corpus_bytes()).bench(|| {
+        ITEMS
+            .iter()
+            .map(|(t, x)| {
+                storywatch::matching::text::fold(black_box(t)).len()
+                    + storywatch::matching::text::fold(black_box(x)).len()
+            })
+            .sum::<usize>()
+    });
+}
 
-    let folded: Vec<(String, String)> = items
+/// Fold and scan: the part whose cost the alias count could affect.
+#[divan::bench]
+fn fold_and_scan(bencher: Bencher) {
+    let m = &*MATCHER;
+    bencher.counter(corpus_bytes()).bench(|| {
+        ITEMS
+            .iter()
+            .map(|(t, x)| m.scan_count(black_box(t)) + m.scan_count(black_box(x)))
+            .sum::<usize>()
+    });
+}
+
+#[divan::bench]
+fn scan_folded(bencher: Bencher) {
+    let m = &*MATCHER;
+    let folded: Vec<(String, String)> = ITEMS
         .iter()
         .map(|(t, x)| {
             (
@@ -149,17 +132,17 @@ fn main() {
             )
         })
         .collect();
-    let start = Instant::now();
-    let mut hits = 0usize;
-    for _ in 0..rounds {
-        for (t, x) in &folded {
-            hits +=
-                matcher.scan_folded_count(black_box(t)) + matcher.scan_folded_count(black_box(x));
-        }
-    }
-    let secs = start.elapsed().as_secs_f64();
-    println!(
-        "automaton scan of folded text: {:.1} MB/s ({hits} hits)",
-        mb / secs
-    );
+    bencher.counter(corpus_bytes()).bench(|| {
+        folded
+            .iter()
+            .map(|(t, x)| m.scan_folded_count(black_box(t)) + m.scan_folded_count(black_box(x)))
+            .sum::<usize>()
+    });
+}
+
+/// Compiling the story's matcher: once per config load.
+#[divan::bench(sample_count = 10)]
+fn build_matcher() -> usize {
+    let wl = derive(&[REFERENCE]);
+    Matcher::new("bench", 0.5, &wl, &[REFERENCE]).automaton_bytes()
 }

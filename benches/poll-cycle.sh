@@ -6,7 +6,7 @@
 # storywatch.sh and peers/*.sh (the runners) and report.py.
 #
 # usage: benches/poll-cycle.sh [-n N[,N...]] [-m M] [-l LATENCY_MS] [-p all|storywatch|none]
-#                              [-H HISTORY_ITEMS] [-o OUTDIR]
+#                              [-H HISTORY_ITEMS] [-o OUTDIR] [-u]
 #   -n  feeds, comma-separated for several workloads (default 1000; N=1000 takes ~15 min, most
 #       of it feed2exec)
 #   -m  items per feed (default 50)
@@ -18,6 +18,8 @@
 #   -o  results.jsonl, report.md and every tool's state (default /dev/shm/storywatch-bench/<time>
 #       on tmpfs, so that the figures do not measure the disk; else /tmp/storywatch-bench/<time>);
 #       results.jsonl is appended to, and the report shows each tool's latest record of each cycle
+#   -u  also write the report, with the command, date, commit and machine, into the
+#       poll-cycle section of docs/benchmarks.md
 # env: STORYWATCH_BIN       binary to time (default: `cargo build --release --locked` here)
 #      STORYWATCH_FILL_BIN  store filler for -H (default examples/fill_store beside the binary)
 #      BENCH_WL             where workloads are generated once and kept (default /tmp/storywatch-bench/wl)
@@ -39,11 +41,11 @@ GEN="$(realpath "$GEN")"
 # what the workload depends on: the generator's code and the article it takes the story's names from
 GEN_ID="$(cat "$GEN" "$REPO/config/demo/stories/ceasefire-talks.txt" | sha256sum | cut -c1-12)"
 
-NS=1000 M=50 LAT=0 PEERS=all HIST="" OUT=""
-while getopts "n:m:l:p:H:o:h" opt; do
+NS=1000 M=50 LAT=0 PEERS=all HIST="" OUT="" UPDATE=0
+while getopts "n:m:l:p:H:o:uh" opt; do
   case "$opt" in
     n) NS="$OPTARG" ;; m) M="$OPTARG" ;; l) LAT="$OPTARG" ;; p) PEERS="$OPTARG" ;;
-    H) HIST="$OPTARG" ;; o) OUT="$OPTARG" ;;
+    H) HIST="$OPTARG" ;; o) OUT="$OPTARG" ;; u) UPDATE=1 ;;
     *) sed -n '2,30p' "$0"; exit 2 ;;
   esac
 done
@@ -144,5 +146,9 @@ fi
 
 [[ -s "$RES" ]] || die "no results in $RES"
 "$PY" "$BENCH/report.py" "$RES" | tee "$OUT/report.md"
+if (( UPDATE )); then
+  "$PY" "$BENCH/update_docs.py" "$OUT/report.md" "$OUT/meta.txt" "$REPO/docs/benchmarks.md"
+  echo "docs/benchmarks.md: poll-cycle section rewritten" >&2
+fi
 echo "results: $RES, report: $OUT/report.md, state (delete when done): $OUT/state" >&2
 exit "$status"

@@ -22,6 +22,7 @@
 # The story is the repository's config/demo/stories/ceasefire-talks.txt, the article workload.py
 # takes its on-story names from.
 # env: STORYWATCH_FILL_BIN  the store filler for -H (default BIN's folder/examples/fill_store)
+#      STORYWATCH_CACHE     [storage] cache for the timed configs (default: storywatch's own)
 #      and lib.sh's CYCLE_TIMEOUT, QUIET_MAX_CORES, QUIET_WAIT_MAX, RETRY_OTHER_LOAD, MAX_ATTEMPTS
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -55,6 +56,8 @@ read -r N M TOTAL < <(manifest_counts "$WL")
 DBFILES=(storywatch.db storywatch.db-wal storywatch.db-shm)
 
 # write_config DIR WITH_FEEDS : DIR/storywatch.toml, its store in DIR; WITH_FEEDS=0 for noop
+CACHE_LINE=""
+[[ -z "${STORYWATCH_CACHE:-}" ]] || CACHE_LINE="cache = \"$STORYWATCH_CACHE\"   # STORYWATCH_CACHE"
 write_config() {
   local d="$1" with_feeds="$2" path name
   mkdir -p "$d"
@@ -68,6 +71,7 @@ write_config() {
 [storage]
 # Relative to this file: the store sits in the run's state dir, on the peers' filesystem.
 path = "storywatch.db"
+$CACHE_LINE
 
 [poll]
 interval = "15m"
