@@ -334,6 +334,7 @@ impl Deliverer {
             components: None,
             cluster: None,
             feed: None,
+            novelty: None,
         };
         let body = serde_json::to_string(&p).unwrap_or_default();
         self.send_body(sink, &id, &body, std::slice::from_ref(&p))

@@ -61,6 +61,7 @@ pub fn alert(
             consecutive_errors: errors,
             last_error: last_error.map(String::from),
         }),
+        novelty: None,
     };
     StoredAlert {
         id,

@@ -82,6 +82,13 @@ fn why(p: &AlertPayload) -> String {
     parts.join(", ")
 }
 
+/// "new: …" or "nothing new: …", for alerts that measured it; and the
+/// sentence that carries the most of it.
+fn novelty(p: &AlertPayload) -> Option<(String, Option<&str>)> {
+    let n = p.novelty.as_ref()?;
+    Some((n.line(), n.sentences.first().map(String::as_str)))
+}
+
 fn title(p: &AlertPayload) -> String {
     p.item
         .as_ref()
@@ -111,7 +118,14 @@ pub fn slack(alerts: &[AlertPayload]) -> Value {
             slack_escape(&headline(p)),
             slack_escape(&clip(&why(p), 600))
         );
-        if let Some(s) = p.snippets.first() {
+        let new = novelty(p);
+        if let Some((line, _)) = &new {
+            text.push_str(&format!("\n_{}_", slack_escape(&clip(line, 600))));
+        }
+        if let Some(s) = new
+            .and_then(|(_, s)| s)
+            .or(p.snippets.first().map(String::as_str))
+        {
             text.push_str(&format!("\n>{}", slack_escape(&clip(s, 600))));
         }
         text.push_str(&format!("\n_id {}_", p.id));
@@ -134,7 +148,14 @@ pub fn discord(alerts: &[AlertPayload]) -> Value {
     for p in alerts.iter().take(DISCORD_EMBEDS) {
         let title = clip(&discord_escape(&title(p)), DISCORD_TITLE);
         let mut description = format!("**{}**", discord_escape(&headline(p)));
-        if let Some(s) = p.snippets.first() {
+        let new = novelty(p);
+        if let Some((line, _)) = &new {
+            description.push_str(&format!("\n{}", discord_escape(line)));
+        }
+        if let Some(s) = new
+            .and_then(|(_, s)| s)
+            .or(p.snippets.first().map(String::as_str))
+        {
             description.push_str(&format!("\n> {}", discord_escape(s)));
         }
         let description = clip(&description, DISCORD_DESCRIPTION);
@@ -197,6 +218,7 @@ mod tests {
             components: None,
             cluster: None,
             feed: None,
+            novelty: None,
         }
     }
 

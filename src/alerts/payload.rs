@@ -30,6 +30,10 @@ pub struct AlertPayload {
     /// For `feed_health` alerts: which feed, and how it is doing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feed: Option<FeedHealth>,
+    /// For follow-up and update alerts: what the item adds to the story's
+    /// reference articles and the alerts before it (empty lists: nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub novelty: Option<crate::matching::novelty::Novelty>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@ use super::payload::{self, AlertItem, AlertPayload, Cluster, Matched, NewEntity}
 use super::{route, AlertKind};
 use crate::config::SinkConfig;
 use crate::matching::entities::Kind;
+use crate::matching::novelty::{novelty, Known, Novelty};
 use crate::matching::Explanation;
 use crate::store::{StoreError, StoreTx, StoredAlert, StoredItem};
 use crate::stories::Story;
@@ -110,12 +111,69 @@ pub fn queue_alert(
 }
 
 /// A `followup` or `update` alert for a matched item.
+/// Alerts of a story an item's novelty is measured against, beside its
+/// reference articles: the most recent, which say what the story is now.
+const PRIOR_ALERTS: usize = 200;
+
+/// What `item` adds to what `story` already said: its reference articles and
+/// the items of the alerts raised for it before.
+pub fn novelty_of<R: AlertedTexts>(
+    store: &R,
+    story: &Story,
+    item: &StoredItem,
+) -> Result<Novelty, StoreError> {
+    let mut known = Known::default();
+    for a in &story.articles {
+        known.add(&a.title);
+        known.add(&a.text);
+    }
+    for (title, text) in store.alerted_texts(&story.id, item.id, PRIOR_ALERTS)? {
+        known.add(&title);
+        known.add(&text);
+    }
+    Ok(novelty(&item.title, &item.text, &known))
+}
+
+/// Where [`novelty_of`] reads the alerts before: the store, or the poll's
+/// transaction (which sees the alerts it raised itself).
+pub trait AlertedTexts {
+    fn alerted_texts(
+        &self,
+        story: &str,
+        except: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+}
+
+impl AlertedTexts for StoreTx<'_> {
+    fn alerted_texts(
+        &self,
+        story: &str,
+        except: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        StoreTx::alerted_texts(self, story, except, limit)
+    }
+}
+
+impl AlertedTexts for crate::store::Store {
+    fn alerted_texts(
+        &self,
+        story: &str,
+        except: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        crate::store::Store::alerted_texts(self, story, except, limit)
+    }
+}
+
 pub fn match_alert(
     kind: AlertKind,
     story: &Story,
     item: &StoredItem,
     ex: &Explanation,
     cluster: Cluster,
+    novelty: Novelty,
     now: i64,
 ) -> StoredAlert {
     let id = payload::alert_id(&story.id, kind, &format!("item:{}", item.id));
@@ -137,6 +195,7 @@ pub fn match_alert(
         components: Some(ex.components),
         cluster: Some(cluster),
         feed: None,
+        novelty: Some(novelty),
     };
     StoredAlert {
         id,
@@ -207,6 +266,7 @@ pub fn emerge(
             components: None,
             cluster: None,
             feed: None,
+            novelty: None,
         };
         let row = StoredAlert {
             id,

@@ -98,6 +98,12 @@ pub fn alerts_list(
             }
             _ => {
                 let _ = writeln!(out, "    why: {}", p.matched.names().join(", "));
+                if let Some(n) = &p.novelty {
+                    let _ = writeln!(out, "    {}", crate::terminal::plain(&n.line()));
+                    for s in &n.sentences {
+                        let _ = writeln!(out, "    + {}", crate::terminal::plain(s));
+                    }
+                }
                 if let Some(s) = p.snippets.first() {
                     let _ = writeln!(out, "    > {s}");
                 }

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use chrono::Utc;
 
 use crate::config::Config;
+use crate::matching::novelty::Novelty;
 use crate::matching::Explanation;
 use crate::pipeline::MatchContext;
 use crate::poll::match_context;
@@ -123,7 +124,7 @@ fn render_explanations(
     if json {
         let v = serde_json::json!({
             "item": crate::alerts::raise::alert_item(item),
-            "stories": explanations.iter().map(|(s, e)| serde_json::json!({"story": s, "explanation": e})).collect::<Vec<_>>(),
+            "stories": explanations.iter().map(|(s, e, n)| serde_json::json!({"story": s, "explanation": e, "novelty": n})).collect::<Vec<_>>(),
         });
         let _ = writeln!(out, "{v}");
         return Ok(());
@@ -144,30 +145,39 @@ fn render_explanations(
     if let Some(l) = &item.link {
         let _ = writeln!(out, "  {l}");
     }
-    for (story, ex) in &explanations {
+    for (story, ex, novelty) in &explanations {
         out.push_str(&render_explanation(story, ex));
+        if let Some(n) = novelty {
+            let _ = writeln!(out, "    {}", crate::terminal::plain(&n.line()));
+            for s in &n.sentences {
+                let _ = writeln!(out, "    + {}", crate::terminal::plain(s));
+            }
+        }
     }
     Ok(())
 }
 
-/// Explanations against every story with the current config.
+/// Explanations against every story with the current config, and for the
+/// stories it follows up, what the item adds to them.
 fn live_explanations(
     store: &Store,
     ctx: &MatchContext,
     item: &StoredItem,
-) -> Result<Vec<(String, Explanation)>, CommandError> {
+) -> Result<Vec<(String, Explanation, Option<Novelty>)>, CommandError> {
     let corpus = StoreCorpus(store);
-    Ok(ctx
-        .stories()
-        .iter()
-        .map(|s| {
-            (
-                s.id.clone(),
-                s.matcher
-                    .explain(&item.title, &item.text, item.published_at, &corpus),
-            )
-        })
-        .collect())
+    let mut out = Vec::new();
+    for s in ctx.stories() {
+        let ex = s
+            .matcher
+            .explain(&item.title, &item.text, item.published_at, &corpus);
+        let novelty = if ex.is_match() {
+            Some(crate::alerts::raise::novelty_of(store, s, item)?)
+        } else {
+            None
+        };
+        out.push((s.id.clone(), ex, novelty));
+    }
+    Ok(out)
 }
 
 pub fn render_explanation(story: &str, ex: &Explanation) -> String {

@@ -367,7 +367,7 @@ const MONTHS: &[(&str, u32)] = &[
     ("гру", 12),
 ];
 
-fn month_from_word(word: &str) -> Option<u32> {
+pub(crate) fn month_from_word(word: &str) -> Option<u32> {
     if word.chars().count() < 3 || !word.chars().all(char::is_alphabetic) {
         return None;
     }

@@ -107,6 +107,16 @@ const FILES: &[(&str, Shape, &str)] = &[
         include_str!("../../data/function-words.txt"),
     ),
     (
+        "magnitudes.txt",
+        Shape::Words,
+        include_str!("../../data/magnitudes.txt"),
+    ),
+    (
+        "currencies.txt",
+        Shape::Words,
+        include_str!("../../data/currencies.txt"),
+    ),
+    (
         "name-heads.txt",
         Shape::Heads,
         include_str!("../../data/name-heads.txt"),
@@ -394,7 +404,17 @@ words!(
     "function-words.txt"
 );
 
-/// Cyrillic and Greek letters (and groups) with their Latin forms:
+words!(
+    /// Words that scale a number in a figure ("bn", "Milliarden"), and per cent.
+    magnitudes,
+    "magnitudes.txt"
+);
+words!(
+    /// Currency signs, codes and names that make a number an amount.
+    currencies,
+    "currencies.txt"
+);
+
 /// Cyrillic and Greek letters (and groups) with their Latin forms:
 /// (Ukrainian only, letters, Latin).
 pub fn to_latin_table() -> &'static [(bool, &'static str, &'static str)] {

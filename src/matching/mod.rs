@@ -7,6 +7,7 @@
 pub mod entities;
 pub mod gazetteer;
 pub mod matcher;
+pub mod novelty;
 pub mod scan;
 pub mod score;
 pub mod terms;

@@ -269,7 +269,9 @@ pub fn stem(word: &str) -> &str {
         .map_or(word, |(end, _)| &word[..end])
 }
 
-fn stopwords() -> &'static FxHashSet<String> {
+/// Folded words too common to compare on: function words and capitalised
+/// words that are not names.
+pub(crate) fn stopwords() -> &'static FxHashSet<String> {
     static SET: std::sync::OnceLock<FxHashSet<String>> = std::sync::OnceLock::new();
     SET.get_or_init(|| {
         super::gazetteer::common_capitalised()

@@ -252,7 +252,15 @@ pub fn match_drafted(
                     if raise::queue_alert(
                         tx,
                         &ctx.sinks,
-                        &raise::match_alert(kind, story, item, &ex, cluster, now),
+                        &raise::match_alert(
+                            kind,
+                            story,
+                            item,
+                            &ex,
+                            cluster,
+                            raise::novelty_of(tx, story, item)?,
+                            now,
+                        ),
                         now,
                     )? {
                         out.counts.alerts += 1;

@@ -141,4 +141,44 @@ impl StoreTx<'_> {
         )?;
         Ok(stmt.query_row(params![story, item_id], |r| r.get(0))?)
     }
+
+    /// Title and text of the items of a story's most recent follow-up and
+    /// update alerts, other than `except`'s: what the story already said.
+    pub fn alerted_texts(
+        &self,
+        story: &str,
+        except: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>> {
+        alerted_texts(&self.tx, story, except, limit)
+    }
+}
+
+impl Store {
+    /// See [`StoreTx::alerted_texts`].
+    pub fn alerted_texts(
+        &self,
+        story: &str,
+        except: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>> {
+        alerted_texts(&self.conn, story, except, limit)
+    }
+}
+
+fn alerted_texts(
+    conn: &rusqlite::Connection,
+    story: &str,
+    except: i64,
+    limit: usize,
+) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT i.title, i.text FROM alerts a JOIN items i ON i.id = a.item_id
+         WHERE a.story_id = ?1 AND a.kind IN ('followup', 'update') AND a.item_id != ?2
+         ORDER BY a.created_at DESC, a.rowid DESC LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![story, except, limit as i64], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -44,6 +44,20 @@ fn items_are_found_by_words_feed_and_story() {
     let out = run(&s.cfg, &["items"]);
     let text = stdout(&out);
     assert!(text.starts_with("3 items\n"), "{text}");
+    // Each follow-up says what it adds to the story, or that it adds nothing.
+    let alerts: Vec<serde_json::Value> = stdout(&run(&s.cfg, &["alerts", "list", "--json"]))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!alerts.is_empty());
+    for a in &alerts {
+        assert!(a["novelty"].is_object(), "{a}");
+    }
+    let listed = stdout(&run(&s.cfg, &["alerts", "list"]));
+    assert!(
+        listed.contains("    new: ") || listed.contains("    nothing new"),
+        "{listed}"
+    );
     // Case and accents do not matter, as in matching.
     let out = run(&s.cfg, &["items", "--search", "PRISONER SWÁP", "--json"]);
     let lines: Vec<serde_json::Value> = stdout(&out)
