@@ -122,16 +122,56 @@ pub fn novelty_of<R: AlertedTexts>(
     story: &Story,
     item: &StoredItem,
 ) -> Result<Novelty, StoreError> {
+    Ok(novelty(
+        &item.title,
+        &item.text,
+        &said_by(store, story, item.id)?,
+    ))
+}
+
+fn said_by<R: AlertedTexts>(store: &R, story: &Story, except: i64) -> Result<Known, StoreError> {
     let mut known = Known::default();
     for a in &story.articles {
         known.add(&a.title);
         known.add(&a.text);
     }
-    for (title, text) in store.alerted_texts(&story.id, item.id, PRIOR_ALERTS)? {
+    for (title, text) in store.alerted_texts(&story.id, except, PRIOR_ALERTS)? {
         known.add(&title);
         known.add(&text);
     }
-    Ok(novelty(&item.title, &item.text, &known))
+    Ok(known)
+}
+
+/// What each story said so far, read once per config load and grown by
+/// every alert raised: a poll that raises hundreds of alerts reads the
+/// earlier ones once, not once per alert. An alert whose transaction is
+/// rolled back stays in it, so a retried item may show less as new.
+#[derive(Debug, Default)]
+pub struct StoriesSaid(std::sync::Mutex<rustc_hash::FxHashMap<String, Known>>);
+
+impl StoriesSaid {
+    /// What `item` adds to its story; see [`novelty_of`].
+    pub fn novelty(
+        &self,
+        tx: &StoreTx<'_>,
+        story: &Story,
+        item: &StoredItem,
+    ) -> Result<Novelty, StoreError> {
+        let mut said = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if !said.contains_key(&story.id) {
+            said.insert(story.id.clone(), said_by(tx, story, item.id)?);
+        }
+        Ok(novelty(&item.title, &item.text, &said[&story.id]))
+    }
+
+    /// The item of an alert just raised is part of what the story said.
+    pub fn remember(&self, story: &str, item: &StoredItem) {
+        let mut said = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(known) = said.get_mut(story) {
+            known.add(&item.title);
+            known.add(&item.text);
+        }
+    }
 }
 
 /// Where [`novelty_of`] reads the alerts before: the store, or the poll's

@@ -249,20 +249,14 @@ pub fn match_drafted(
                         id: format!("c{cluster_id}"),
                         size: tx.cluster_size(cluster_id)?,
                     };
+                    let novelty = ctx.said.novelty(tx, story, item)?;
                     if raise::queue_alert(
                         tx,
                         &ctx.sinks,
-                        &raise::match_alert(
-                            kind,
-                            story,
-                            item,
-                            &ex,
-                            cluster,
-                            raise::novelty_of(tx, story, item)?,
-                            now,
-                        ),
+                        &raise::match_alert(kind, story, item, &ex, cluster, novelty, now),
                         now,
                     )? {
+                        ctx.said.remember(&story.id, item);
                         out.counts.alerts += 1;
                         let why: Vec<&str> = ex
                             .entities

@@ -24,6 +24,8 @@ pub struct MatchContext {
     pub dedup_window: std::time::Duration,
     /// Where alerts go: each new alert is queued for the sinks that take it.
     pub sinks: Vec<SinkConfig>,
+    /// What each story already said, for the novelty of its next alerts.
+    pub said: crate::alerts::raise::StoriesSaid,
 }
 
 /// The stories built from their sources, and what is derived from them.
@@ -51,6 +53,7 @@ impl MatchContext {
             near_threshold,
             dedup_window,
             sinks,
+            said: Default::default(),
         }
     }
 
