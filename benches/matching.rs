@@ -146,3 +146,31 @@ fn build_matcher() -> usize {
     let wl = derive(&[REFERENCE]);
     Matcher::new("bench", 0.5, &wl, &[REFERENCE]).automaton_bytes()
 }
+
+/// What each item adds to the story (the novelty of an alert), against the
+/// reference article.
+#[divan::bench]
+fn novelty(bencher: Bencher) {
+    use storywatch::matching::novelty::{novelty, Known};
+    let known = Known::of([REFERENCE]);
+    bencher.counter(corpus_bytes()).bench(|| {
+        ITEMS
+            .iter()
+            .map(|(t, x)| novelty(black_box(t), black_box(x), &known).names.len())
+            .sum::<usize>()
+    });
+}
+
+/// What each item adds, each then part of what the story said: the cost
+/// per alert in a poll.
+#[divan::bench]
+fn novelty_learn(bencher: Bencher) {
+    use storywatch::matching::novelty::Known;
+    bencher.counter(corpus_bytes()).bench(|| {
+        let mut known = Known::of([REFERENCE]);
+        ITEMS
+            .iter()
+            .map(|(t, x)| known.learn(black_box(t), black_box(x)).names.len())
+            .sum::<usize>()
+    });
+}

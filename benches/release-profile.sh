@@ -57,7 +57,7 @@ done
 python3 - "$WORK" "${VARIANTS[@]}" <<'PY'
 import json, sys
 work, variants = sys.argv[1], sys.argv[2:]
-built = dict(l.split()[:2] for l in open(f"{work}/times.txt") if l.strip())
+built = dict(l.split()[:2] for l in open(f"{work}/times.txt") if len(l.split()) >= 2)
 cycles = ["noop", "cold", "warm304", "warm200"]
 print("| profile | fresh build s | " + " | ".join(f"{c} wall s / CPU s / RSS MiB" for c in cycles) + " |")
 print("|---|---:|" + "---:|" * len(cycles))

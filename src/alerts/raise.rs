@@ -161,16 +161,12 @@ impl StoriesSaid {
         if !said.contains_key(&story.id) {
             said.insert(story.id.clone(), said_by(tx, story, item.id)?);
         }
-        Ok(novelty(&item.title, &item.text, &said[&story.id]))
-    }
-
-    /// The item of an alert just raised is part of what the story said.
-    pub fn remember(&self, story: &str, item: &StoredItem) {
-        let mut said = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(known) = said.get_mut(story) {
-            known.add(&item.title);
-            known.add(&item.text);
-        }
+        // The item's alert is queued next, unless one under its id already
+        // was: either way the story has now said what the item says.
+        Ok(said
+            .get_mut(&story.id)
+            .map(|known| known.learn(&item.title, &item.text))
+            .unwrap_or_default())
     }
 }
 

@@ -71,29 +71,60 @@ impl Known {
     }
 
     pub fn add(&mut self, text: &str) {
+        self.absorb(text, &read("", text));
+    }
+
+    /// What `title` and `text` add to what is known, which then includes
+    /// them: one reading of the item for both.
+    pub fn learn(&mut self, title: &str, text: &str) -> Novelty {
+        let reading = read(title, text);
+        let n = novelty_in(&reading, title, text, self);
+        self.absorb(title, &reading);
+        self.absorb(text, &reading);
+        n
+    }
+
+    fn absorb(&mut self, text: &str, reading: &Reading) {
         for w in folded_words(text) {
             self.stems.insert(stem(&w).to_string());
             self.words.insert(w);
         }
         // Names under the gazetteer's spelling ("US" is "United States").
-        let lines: Vec<&str> = sentences(text);
-        for m in mentions_in(&lines) {
+        for m in &reading.mentions {
             self.words.extend(folded_words(&m.name));
         }
         self.figures
-            .extend(figures_in(text).into_iter().map(|f| f.key));
+            .extend(reading.figures.iter().map(|f| f.key.clone()));
+    }
+}
+
+/// A text read once: its title and sentences (without page furniture), the
+/// names in them and their figures.
+struct Reading {
+    mentions: Vec<super::entities::Mention>,
+    figures: Vec<Figure>,
+}
+
+fn read(title: &str, text: &str) -> Reading {
+    let lines: Vec<&str> = std::iter::once(title)
+        .chain(sentences(text).into_iter().filter(|s| !is_furniture(s)))
+        .collect();
+    Reading {
+        mentions: mentions_in(&lines),
+        figures: lines.iter().flat_map(|l| figures_in(l)).collect(),
     }
 }
 
 /// What `title` and `text` add to `known`.
 pub fn novelty(title: &str, text: &str, known: &Known) -> Novelty {
-    let lines: Vec<&str> = std::iter::once(title)
-        .chain(sentences(text).into_iter().filter(|s| !is_furniture(s)))
-        .collect();
-    let names = new_names(&lines, known);
-    let figures: Vec<Figure> = lines
+    novelty_in(&read(title, text), title, text, known)
+}
+
+fn novelty_in(reading: &Reading, title: &str, text: &str, known: &Known) -> Novelty {
+    let names = new_names(&reading.mentions, known);
+    let figures: Vec<&Figure> = reading
+        .figures
         .iter()
-        .flat_map(|l| figures_in(l))
         .filter(|f| !known.figures.contains(&f.key))
         .collect();
     let terms = new_terms(title, text, known, &names);
@@ -130,10 +161,10 @@ fn folded_words(text: &str) -> impl Iterator<Item = String> + '_ {
 
 /// Names in the item that the story never used: a name is known when every
 /// word of it is (so "Witkoff" after "Steve Witkoff", and the reverse).
-fn new_names(lines: &[&str], known: &Known) -> Vec<String> {
+fn new_names(mentions: &[super::entities::Mention], known: &Known) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut seen = FxHashSet::default();
-    for m in mentions_in(lines) {
+    for m in mentions {
         let words: Vec<String> = folded_words(&m.name)
             .filter(|w| w.chars().count() > 2)
             .collect();
@@ -141,7 +172,7 @@ fn new_names(lines: &[&str], known: &Known) -> Vec<String> {
             continue;
         }
         if seen.insert(words.join(" ")) && out.len() < MAX_SHOWN {
-            out.push(m.name);
+            out.push(m.name.clone());
         }
     }
     out

@@ -256,7 +256,6 @@ pub fn match_drafted(
                         &raise::match_alert(kind, story, item, &ex, cluster, novelty, now),
                         now,
                     )? {
-                        ctx.said.remember(&story.id, item);
                         out.counts.alerts += 1;
                         let why: Vec<&str> = ex
                             .entities
