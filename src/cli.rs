@@ -115,6 +115,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A story's page as one self-contained HTML file: timeline, copies, names, near misses
+    Report {
+        #[arg(long, value_name = "ID")]
+        story: String,
+        /// Alerts raised within this period
+        #[arg(long, default_value = "30d", value_parser = parse_duration)]
+        since: std::time::Duration,
+        /// Write the page here (default: standard output)
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
     /// Recent clusters of near-duplicate items, with their members and sources
     Clusters {
         /// Only clusters that matched this story
@@ -486,6 +497,13 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 limit,
             };
             emit(&commands::items(&config, &query, json).map_err(command_failure)?)?;
+            Ok(())
+        }
+        Command::Report { story, since, out } => {
+            emit(
+                &commands::report(&config, &story, since, out.as_deref())
+                    .map_err(command_failure)?,
+            )?;
             Ok(())
         }
         Command::Clusters { story, limit } => {

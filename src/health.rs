@@ -21,6 +21,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::{self, Gauges, Metrics};
+use crate::pipeline::MatchContext;
+use crate::store::AlertFilter;
 use crate::store::Store;
 
 /// What the endpoints read.
@@ -32,6 +34,8 @@ pub struct HealthState {
     /// The loop is late (unhealthy) past this.
     pub tick_limit: Duration,
     pub feeds: u64,
+    /// The stories of the running config, for `/stories`.
+    pub matching: Option<Arc<MatchContext>>,
 }
 
 impl HealthState {
@@ -50,6 +54,39 @@ impl HealthState {
         store
             .write(false, |_| Ok(()))
             .map_err(|e| format!("store not writable: {e}"))
+    }
+
+    /// `/stories` and `/stories/ID`: the story pages `storywatch report`
+    /// writes, over the last 30 days. `None` for a story that is not there.
+    fn story_page(&self, path: &str) -> Option<Result<String, String>> {
+        let stories = self.matching.as_ref()?.stories();
+        let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Utc::now().timestamp();
+        let id = path
+            .strip_prefix("/stories")
+            .unwrap_or("")
+            .trim_matches('/');
+        if id.is_empty() {
+            let mut list = Vec::new();
+            for s in stories {
+                let alerts = store.alerts(&AlertFilter {
+                    story: Some(s.id.clone()),
+                    kind: Some(crate::alerts::AlertKind::Followup),
+                    ..AlertFilter::default()
+                });
+                match alerts {
+                    Ok(a) => list.push((s.id.clone(), a.len())),
+                    Err(e) => return Some(Err(e.to_string())),
+                }
+            }
+            return Some(Ok(crate::report::index(&list)));
+        }
+        let story = stories.iter().find(|s| s.id == id)?;
+        Some(
+            crate::report::gather(&store, story, now - STORY_PAGE_DAYS * 86_400, now)
+                .map(|r| crate::report::render(&r))
+                .map_err(|e| e.to_string()),
+        )
     }
 
     fn gauges(&self) -> Gauges {
@@ -111,6 +148,21 @@ fn answer(req: &Request<Incoming>, state: &HealthState) -> Response<Full<Bytes>>
                 format!("unhealthy: {reason}\n"),
             ),
         },
+        p if p == "/stories" || p.starts_with("/stories/") => {
+            match tokio::task::block_in_place(|| state.story_page(p)) {
+                Some(Ok(page)) => respond(StatusCode::OK, HTML, page),
+                Some(Err(e)) => respond(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    TEXT,
+                    format!("cannot read the store: {e}\n"),
+                ),
+                None => respond(
+                    StatusCode::NOT_FOUND,
+                    TEXT,
+                    "no such story: try /stories\n".into(),
+                ),
+            }
+        }
         "/metrics" => {
             let g = tokio::task::block_in_place(|| state.gauges());
             respond(
@@ -122,12 +174,16 @@ fn answer(req: &Request<Incoming>, state: &HealthState) -> Response<Full<Bytes>>
         _ => respond(
             StatusCode::NOT_FOUND,
             TEXT,
-            "not found: try /healthz or /metrics\n".into(),
+            "not found: try /healthz, /metrics or /stories\n".into(),
         ),
     }
 }
 
 const TEXT: &str = "text/plain; charset=utf-8";
+const HTML: &str = "text/html; charset=utf-8";
+
+/// Days of alerts a served story page shows.
+const STORY_PAGE_DAYS: i64 = 30;
 
 fn respond(status: StatusCode, kind: &'static str, body: String) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body)));
@@ -149,6 +205,7 @@ mod tests {
             last_tick: AtomicI64::new(Utc::now().timestamp()),
             tick_limit: Duration::from_secs(90),
             feeds: 1,
+            matching: None,
         };
         assert_eq!(state.health(), Ok(()));
         state

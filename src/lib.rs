@@ -32,6 +32,7 @@ pub mod pipeline;
 pub mod poll;
 pub mod preflight;
 pub mod redact;
+pub mod report;
 pub mod service;
 pub mod store;
 pub mod stories;

@@ -178,7 +178,7 @@ async fn generation_run(
         fetcher: Fetcher::new(&config.poll, &config.feeds)?,
         store: store.clone(),
         commit: true,
-        matching,
+        matching: matching.clone(),
         poll: config.poll.clone(),
         metrics: metrics.clone(),
         db: config.storage.path.display().to_string(),
@@ -210,6 +210,7 @@ async fn generation_run(
         last_tick: AtomicI64::new(Utc::now().timestamp()),
         tick_limit: (tick_every * 3).max(Duration::from_secs(90)),
         feeds: config.feeds.len() as u64,
+        matching: Some(matching.clone()),
     });
     let server = match config.service.listen {
         Some(addr) => {

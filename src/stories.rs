@@ -398,6 +398,7 @@ mod tests {
             name: n.to_string(),
             kind: "person".to_string(),
             last_seen,
+            first_seen: last_seen,
             sightings,
         };
         let names = vec![

@@ -10,12 +10,14 @@ use crate::stories::StoryError;
 mod alerts;
 mod explain;
 mod items;
+mod report;
 mod review;
 mod story;
 
 pub use alerts::alerts_list;
 pub use explain::{explain, extract, render_explanation};
 pub use items::{items, ItemQuery};
+pub use report::report;
 pub use review::{clusters, feedback, rescore};
 pub use story::{story_add, story_list, story_remove, story_show};
 

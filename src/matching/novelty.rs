@@ -179,12 +179,13 @@ fn new_names(mentions: &[super::entities::Mention], known: &Known) -> Vec<String
 }
 
 /// Lower-case words of four letters or more whose stem the story never
-/// used, named twice in the item or once in its title, most frequent first.
+/// used, named at least twice in the item (title and text together), most
+/// frequent first.
 fn new_terms(title: &str, text: &str, known: &Known, names: &[String]) -> Vec<String> {
     let stop = stopwords();
     let in_names: FxHashSet<String> = names.iter().flat_map(|n| folded_words(n)).collect();
     let mut counts: FxHashMap<String, (u32, usize, String)> = FxHashMap::default();
-    for (weight, part) in [(2, title), (1, text)] {
+    for (in_title, part) in [(true, title), (false, text)] {
         for (i, raw) in part.split_whitespace().enumerate() {
             let word = raw.trim_matches(|c: char| !c.is_alphanumeric());
             let lower = word.chars().next().is_some_and(char::is_lowercase);
@@ -198,11 +199,11 @@ fn new_terms(title: &str, text: &str, known: &Known, names: &[String]) -> Vec<St
             if stop.contains(&f) || known.stems.contains(&s) || in_names.contains(&f) {
                 continue;
             }
-            let order = if weight == 2 { i } else { 10_000 + i };
+            let order = if in_title { i } else { 10_000 + i };
             let e = counts
                 .entry(s)
                 .or_insert_with(|| (0, order, word.to_lowercase()));
-            e.0 += weight;
+            e.0 += 1;
         }
     }
     let mut ranked: Vec<(u32, usize, String)> =
@@ -369,14 +370,16 @@ fn figures_in(line: &str) -> Vec<Figure> {
         } else if bare && !num.ends_with('%') && end == i + 1 && start == i {
             // A count: the noun it counts ("12 years", "50 nations"); a bare
             // number is a figure only as a year ("in 2014").
+            let year =
+                num.len() == 4 && num.parse::<u32>().is_ok_and(|y| (1900..=2100).contains(&y));
             let noun = next.filter(|n| {
                 let f = folded_words(n).next().unwrap_or_default();
-                n.chars().next().is_some_and(char::is_lowercase)
+                !year
+                    && n.chars().count() > 2
+                    && n.chars().next().is_some_and(char::is_lowercase)
                     && n.chars().all(char::is_alphabetic)
                     && !stop.contains(&f)
             });
-            let year =
-                num.len() == 4 && num.parse::<u32>().is_ok_and(|y| (1900..=2100).contains(&y));
             if noun.is_some() {
                 end += 1;
             } else if !year {

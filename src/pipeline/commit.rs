@@ -17,6 +17,10 @@ use crate::paraphrase::Report;
 use crate::store::{MatchRow, PollRecord, Store, StoreError, StoreTx, StoredItem, StoredPage};
 use crate::stories::Story;
 
+/// How far under a story's threshold an item may score and still be kept as
+/// a near miss, which the story's report lists for a user to judge.
+const NEAR_MISS: f64 = 0.15;
+
 /// What one feed's transaction writes.
 pub(super) struct Batch {
     pub feed: FeedConfig,
@@ -201,6 +205,20 @@ pub fn match_drafted(
             if !count_doc {
                 tx.delete_match(item.id, &story.id)?;
                 tx.index_report_pairs(item.id, &story.id, 0, None)?;
+            }
+            if ex.excluded_by.is_none() && ex.score >= ex.threshold - NEAR_MISS {
+                // Kept with its explanation, for the story's report page.
+                let explanation = serde_json::to_string(&ex).unwrap_or_default();
+                tx.insert_match(
+                    &MatchRow {
+                        item_id: item.id,
+                        story: &story.id,
+                        score: ex.score,
+                        matched: false,
+                        explanation: &explanation,
+                    },
+                    now,
+                )?;
             }
             continue;
         }

@@ -246,3 +246,44 @@ impl Store {
         Ok(())
     }
 }
+
+/// An item that scored just under a story's threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NearMiss {
+    pub item: StoredItem,
+    pub score: f64,
+    /// The match's explanation as stored (JSON).
+    pub explanation: String,
+}
+
+impl Store {
+    /// The members of a near-duplicate cluster, oldest first.
+    pub fn cluster_members(&self, cluster_id: i64) -> Result<Vec<StoredItem>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT i.id, f.name, i.guid, i.link, i.canonical_url, i.title, i.text, i.published_at, i.first_seen_at, COALESCE(i.cluster_id, i.id)
+             FROM items i JOIN feeds f ON f.id = i.feed_id
+             WHERE i.cluster_id = ?1 OR i.id = ?1 ORDER BY i.id",
+        )?;
+        let rows = stmt.query_map([cluster_id], stored_item)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Items first seen since `since` that scored under `story`'s threshold
+    /// but were kept as near misses, best first.
+    pub fn near_misses(&self, story: &str, since: i64, limit: usize) -> Result<Vec<NearMiss>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT i.id, f.name, i.guid, i.link, i.canonical_url, i.title, i.text, i.published_at, i.first_seen_at, COALESCE(i.cluster_id, i.id), m.score, m.explanation
+             FROM matches m JOIN items i ON i.id = m.item_id JOIN feeds f ON f.id = i.feed_id
+             WHERE m.story_id = ?1 AND m.matched = 0 AND i.first_seen_at >= ?2
+             ORDER BY m.score DESC, i.id DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![story, since, limit as i64], |r| {
+            Ok(NearMiss {
+                item: stored_item(r)?,
+                score: r.get(10)?,
+                explanation: r.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -130,7 +130,7 @@ pub use alerts::{AlertFilter, StoredAlert};
 use band_filter::BandFilter;
 pub use feeds::{FeedState, PollRecord, PollStatus};
 use items::stored_under_other_keys;
-pub use items::{DuplicateOf, ItemFilter, StoredItem};
+pub use items::{DuplicateOf, ItemFilter, NearMiss, StoredItem};
 pub use outbox::{AttemptResult, Delivery, DeliveryState, PausedSink};
 pub use pages::StoredPage;
 pub use stories::{EmergedName, Feedback, MatchRow, RemovedStory, StoredArticle};

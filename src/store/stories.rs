@@ -19,6 +19,8 @@ pub struct EmergedName {
     pub kind: String,
     /// Unix seconds of its newest sighting beside the story.
     pub last_seen: i64,
+    /// Unix seconds of its first sighting beside the story.
+    pub first_seen: i64,
     pub sightings: u32,
 }
 
@@ -107,7 +109,8 @@ impl Store {
     /// how many follow-ups.
     pub fn emerged_entities(&self, story: &str) -> Result<Vec<EmergedName>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT e.name, e.kind, MAX(COALESCE(i.published_at, i.first_seen_at)), COUNT(i.id)
+            "SELECT e.name, e.kind, MAX(COALESCE(i.published_at, i.first_seen_at)), COUNT(i.id),
+                    MIN(COALESCE(i.published_at, i.first_seen_at))
              FROM emerged_entities e
              LEFT JOIN entity_sightings s ON s.story_id = e.story_id AND s.name = e.name
              LEFT JOIN items i ON i.id = s.item_id
@@ -119,6 +122,7 @@ impl Store {
                 kind: r.get(1)?,
                 last_seen: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
                 sightings: r.get(3)?,
+                first_seen: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -14,6 +14,7 @@ mod feed_fixtures;
 mod full_text;
 mod neardup_eval;
 mod poll_http;
+mod report;
 mod service;
 mod store_faults;
 mod stories_cli;

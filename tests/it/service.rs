@@ -385,6 +385,19 @@ fn health_and_metrics_match_what_happened_and_a_restart_repolls_nothing() {
     assert_eq!(value("storywatch_outbox_pending"), 0.0);
     assert_eq!(value("storywatch_poll_duration_seconds_count"), 1.0);
     assert_eq!(http_get(port, "/nope").0, 404);
+    // The story pages, read-only, as `storywatch report` writes them.
+    let (status, index) = http_get(port, "/stories");
+    assert_eq!(status, 200);
+    assert!(index.contains("href=\"/stories/talks\""), "{index}");
+    let (status, page) = http_get(port, "/stories/talks");
+    assert_eq!(status, 200);
+    assert_eq!(
+        page.matches("<li id=\"alert-").count(),
+        kinds.get("followup").copied().unwrap_or(0.0) as usize
+            + kinds.get("update").copied().unwrap_or(0.0) as usize,
+        "{page}"
+    );
+    assert_eq!(http_get(port, "/stories/nosuch").0, 404);
     stop(child, Duration::from_secs(12));
 
     // A second start: the feed is not due, nothing delivered is sent again.
