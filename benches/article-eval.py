@@ -9,7 +9,7 @@ against that text (bags of lower-cased words; each CJK character is a word).
 For pages with `*.expected.json` it is trafilatura's own snippet measure: a
 `with` snippet found is a true positive, missed a false negative; a `without`
 snippet found is a false positive. tests/it/article_eval.rs computes the same
-measures for storywatch alone and asserts the issue's targets.
+measures for storywatch alone and asserts the figures it is held to.
 
 trafilatura runs with its defaults, except include_comments=False: comments
 are not the article, and storywatch drops them too.
