@@ -207,3 +207,94 @@ fn browser_check(page: &std::path::Path, entries: usize) {
         assert!(len > 10_000, "screenshot at {width} px: {len} bytes");
     }
 }
+
+/// The labelled real items of ../shared/eval as one RSS feed, dated as
+/// published (items without a date get none).
+fn eval_feed(shared: &std::path::Path) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut items = String::new();
+    for line in std::fs::read_to_string(shared.join("eval/dev.jsonl"))
+        .unwrap()
+        .lines()
+    {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let date = v["date"]
+            .as_str()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .map(|d| {
+                let t = d.and_hms_opt(12, 0, 0).unwrap().and_utc();
+                format!("<pubDate>{}</pubDate>", t.to_rfc2822())
+            })
+            .unwrap_or_default();
+        items.push_str(&format!(
+            "<item><guid>{}</guid><title>{}</title><link>{}</link>{date}<description>{}</description></item>",
+            esc(v["id"].as_str().unwrap()),
+            esc(v["title"].as_str().unwrap_or("")),
+            esc(v["url"].as_str().unwrap_or("")),
+            esc(v["text"].as_str().unwrap_or("")),
+        ));
+    }
+    format!("<rss version=\"2.0\"><channel><title>eval</title><link>http://eval.example/</link>{items}</channel></rss>")
+}
+
+#[test]
+fn the_page_of_a_poll_over_real_news() {
+    let Some(shared) = crate::common::shared_dir() else {
+        return;
+    };
+    let body = eval_feed(&shared);
+    let feed = TestServer::start(move |_| Response::new(200, body.clone()));
+    let s = setup(&feed.url("/rss"));
+    std::fs::copy(
+        shared.join("story/reference-article.txt"),
+        s.dir.join("reference.txt"),
+    )
+    .unwrap();
+    let out = run(&s.cfg, &["poll"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = s.dir.join("talks.html");
+    let out = run(
+        &s.cfg,
+        &[
+            "report",
+            "--story",
+            "talks",
+            "--since",
+            "3650d",
+            "--out",
+            page.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    let alerts = stdout(&run(&s.cfg, &["alerts", "list", "--json"]))
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|a| a["kind"] == "followup" || a["kind"] == "update")
+        .count();
+    assert!(alerts >= 5, "{alerts} follow-ups of the real items");
+    let at: Vec<i64> = html
+        .match_indices("<li id=\"alert-")
+        .map(|(i, _)| {
+            let rest = &html[i..];
+            let a = rest.find("data-at=\"").unwrap() + 9;
+            rest[a..a + rest[a..].find('"').unwrap()].parse().unwrap()
+        })
+        .collect();
+    assert_eq!(at.len(), alerts, "one timeline entry per follow-up alert");
+    assert!(at.windows(2).all(|w| w[0] <= w[1]), "in time order: {at:?}");
+    // The syndicated and reworded copies among the real items are folded
+    // under the report they copy, each an item of the store.
+    assert!(html.contains("<details class=\"copies\""), "no copies folded");
+    for (i, _) in html.match_indices("<li class=\"copy\" data-item=\"") {
+        let rest = &html[i + 28..];
+        let id = &rest[..rest.find('"').unwrap()];
+        let listed = stdout(&run(&s.cfg, &["explain", id]));
+        assert!(listed.starts_with(&format!("item {id}:")), "{listed}");
+    }
+    browser_check(&page, at.len());
+}
