@@ -289,7 +289,10 @@ fn the_page_of_a_poll_over_real_news() {
     assert!(at.windows(2).all(|w| w[0] <= w[1]), "in time order: {at:?}");
     // The syndicated and reworded copies among the real items are folded
     // under the report they copy, each an item of the store.
-    assert!(html.contains("<details class=\"copies\""), "no copies folded");
+    assert!(
+        html.contains("<details class=\"copies\""),
+        "no copies folded"
+    );
     for (i, _) in html.match_indices("<li class=\"copy\" data-item=\"") {
         let rest = &html[i + 28..];
         let id = &rest[..rest.find('"').unwrap()];
