@@ -4,9 +4,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::locate::Locator;
 use super::raw::RawInclude;
-use super::validate::Validator;
+use super::validate::validated;
 use super::{ConfigError, FeedConfig};
 
 /// The files an include pattern names, sorted: one `*` in the file name
@@ -52,28 +51,7 @@ pub(super) fn included_feeds(
     default_interval: Duration,
     names: &mut HashSet<String>,
 ) -> Result<Vec<FeedConfig>, ConfigError> {
-    let invalid = |problems| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        problems,
-    };
-    let locator = Locator::new(text);
-    let raw: RawInclude = toml::from_str(text).map_err(|e| {
-        let mut p = locator.locate(e.span().unwrap_or(0..0));
-        p.message = e.message().trim().to_string();
-        invalid(vec![p])
-    })?;
-    let base_dir = path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let mut v = Validator {
-        locator,
-        problems: Vec::new(),
-    };
-    let feeds = v.feeds(raw.feeds, &base_dir, default_interval, names);
-    if v.problems.is_empty() {
-        Ok(feeds)
-    } else {
-        Err(invalid(v.problems))
-    }
+    validated(text, path, |v, raw: RawInclude, base_dir| {
+        v.feeds(raw.feeds, base_dir, default_interval, names)
+    })
 }

@@ -16,9 +16,8 @@ use crate::matching::gazetteer::DataError;
 pub use crate::matching::gazetteer::UserData;
 pub use crate::matching::watchlist::{ConfigEntity, ConfigEvent};
 use include::{expand, included_feeds};
-use locate::Locator;
 use raw::RawConfig;
-use validate::Validator;
+use validate::validated;
 
 mod include;
 mod locate;
@@ -342,30 +341,9 @@ impl Config {
     /// Validates `text` as if it had been read from `path` (relative paths in it
     /// resolve against `path`'s folder).
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let invalid = |problems| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            problems,
-        };
-        let locator = Locator::new(text);
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            let mut p = locator.locate(e.span().unwrap_or(0..0));
-            p.message = e.message().trim().to_string();
-            invalid(vec![p])
-        })?;
-        let base_dir = path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
-        let mut v = Validator {
-            locator,
-            problems: Vec::new(),
-        };
-        let config = v.config(raw, path, &base_dir);
-        if v.problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(invalid(v.problems))
-        }
+        validated(text, path, |v, raw: RawConfig, base_dir| {
+            v.config(raw, path, base_dir)
+        })
     }
 
     pub fn feed(&self, name: &str) -> Option<&FeedConfig> {

@@ -14,6 +14,40 @@ use super::raw::*;
 use super::values::{parse_feed_url, parse_size};
 use super::*;
 
+/// Reads `text` (from `path`) as `T` and checks it with `check`, given the
+/// folder relative paths resolve against: a syntax error or every problem
+/// the check found comes back with its place.
+pub(super) fn validated<T: serde::de::DeserializeOwned, U>(
+    text: &str,
+    path: &Path,
+    check: impl FnOnce(&mut Validator<'_>, T, &Path) -> U,
+) -> Result<U, ConfigError> {
+    let invalid = |problems| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        problems,
+    };
+    let locator = Locator::new(text);
+    let raw: T = toml::from_str(text).map_err(|e| {
+        let mut p = locator.locate(e.span().unwrap_or(0..0));
+        p.message = e.message().trim().to_string();
+        invalid(vec![p])
+    })?;
+    let base_dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut v = Validator {
+        locator,
+        problems: Vec::new(),
+    };
+    let out = check(&mut v, raw, &base_dir);
+    if v.problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(invalid(v.problems))
+    }
+}
+
 pub(super) struct Validator<'a> {
     pub(super) locator: Locator<'a>,
     pub(super) problems: Vec<Problem>,
