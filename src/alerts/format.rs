@@ -68,7 +68,7 @@ pub fn discord_escape(s: &str) -> String {
 }
 
 /// Only http(s) links are linked; anything else is dropped.
-fn safe_url(url: Option<&str>) -> Option<String> {
+pub(crate) fn safe_url(url: Option<&str>) -> Option<String> {
     let u = url::Url::parse(url?).ok()?;
     matches!(u.scheme(), "http" | "https").then(|| u.to_string())
 }

@@ -6,7 +6,7 @@ use super::payload::{self, AlertItem, AlertPayload, Cluster, Matched, NewEntity}
 use super::{route, AlertKind};
 use crate::config::SinkConfig;
 use crate::matching::entities::Kind;
-use crate::matching::novelty::{novelty, Known, Novelty};
+use crate::matching::novelty::{Known, Novelty};
 use crate::matching::Explanation;
 use crate::store::{StoreError, StoreTx, StoredAlert, StoredItem};
 use crate::stories::Story;
@@ -110,36 +110,25 @@ pub fn queue_alert(
     Ok(true)
 }
 
-/// A `followup` or `update` alert for a matched item.
 /// Alerts of a story an item's novelty is measured against, beside its
 /// reference articles: the most recent, which say what the story is now.
-const PRIOR_ALERTS: usize = 200;
+pub const PRIOR_ALERTS: usize = 200;
 
-/// What `item` adds to what `story` already said: its reference articles and
-/// the items of the alerts raised for it before.
-pub fn novelty_of<R: AlertedTexts>(
-    store: &R,
-    story: &Story,
-    item: &StoredItem,
-) -> Result<Novelty, StoreError> {
-    Ok(novelty(
-        &item.title,
-        &item.text,
-        &said_by(store, story, item.id)?,
-    ))
-}
-
-fn said_by<R: AlertedTexts>(store: &R, story: &Story, except: i64) -> Result<Known, StoreError> {
+/// What `story` already said: its reference articles and `earlier`, the
+/// title and text of the items of its most recent alerts
+/// (`alerted_texts(story, item, PRIOR_ALERTS)` of the store or the poll's
+/// transaction).
+pub fn said_by(story: &Story, earlier: &[(String, String)]) -> Known {
     let mut known = Known::default();
     for a in &story.articles {
         known.add(&a.title);
         known.add(&a.text);
     }
-    for (title, text) in store.alerted_texts(&story.id, except, PRIOR_ALERTS)? {
-        known.add(&title);
-        known.add(&text);
+    for (title, text) in earlier {
+        known.add(title);
+        known.add(text);
     }
-    Ok(known)
+    known
 }
 
 /// What each story said so far, read once per config load and grown by
@@ -150,7 +139,7 @@ fn said_by<R: AlertedTexts>(store: &R, story: &Story, except: i64) -> Result<Kno
 pub struct StoriesSaid(std::sync::Mutex<rustc_hash::FxHashMap<String, Known>>);
 
 impl StoriesSaid {
-    /// What `item` adds to its story; see [`novelty_of`].
+    /// What `item` adds to its story ([`said_by`], then each alert raised).
     pub fn novelty(
         &self,
         tx: &StoreTx<'_>,
@@ -159,7 +148,8 @@ impl StoriesSaid {
     ) -> Result<Novelty, StoreError> {
         let mut said = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if !said.contains_key(&story.id) {
-            said.insert(story.id.clone(), said_by(tx, story, item.id)?);
+            let earlier = tx.alerted_texts(&story.id, item.id, PRIOR_ALERTS)?;
+            said.insert(story.id.clone(), said_by(story, &earlier));
         }
         // The item's alert is queued next, unless one under its id already
         // was: either way the story has now said what the item says.
@@ -170,39 +160,7 @@ impl StoriesSaid {
     }
 }
 
-/// Where [`novelty_of`] reads the alerts before: the store, or the poll's
-/// transaction (which sees the alerts it raised itself).
-pub trait AlertedTexts {
-    fn alerted_texts(
-        &self,
-        story: &str,
-        except: i64,
-        limit: usize,
-    ) -> Result<Vec<(String, String)>, StoreError>;
-}
-
-impl AlertedTexts for StoreTx<'_> {
-    fn alerted_texts(
-        &self,
-        story: &str,
-        except: i64,
-        limit: usize,
-    ) -> Result<Vec<(String, String)>, StoreError> {
-        StoreTx::alerted_texts(self, story, except, limit)
-    }
-}
-
-impl AlertedTexts for crate::store::Store {
-    fn alerted_texts(
-        &self,
-        story: &str,
-        except: i64,
-        limit: usize,
-    ) -> Result<Vec<(String, String)>, StoreError> {
-        crate::store::Store::alerted_texts(self, story, except, limit)
-    }
-}
-
+/// A `followup` or `update` alert for a matched item.
 pub fn match_alert(
     kind: AlertKind,
     story: &Story,

@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 
 use chrono::Utc;
 
+use crate::alerts::raise;
 use crate::config::Config;
-use crate::matching::novelty::Novelty;
+use crate::matching::novelty::{novelty, Novelty};
 use crate::matching::Explanation;
 use crate::pipeline::MatchContext;
 use crate::poll::match_context;
@@ -171,7 +172,12 @@ fn live_explanations(
             .matcher
             .explain(&item.title, &item.text, item.published_at, &corpus);
         let novelty = if ex.is_match() {
-            Some(crate::alerts::raise::novelty_of(store, s, item)?)
+            let earlier = store.alerted_texts(&s.id, item.id, raise::PRIOR_ALERTS)?;
+            Some(novelty(
+                &item.title,
+                &item.text,
+                &raise::said_by(s, &earlier),
+            ))
         } else {
             None
         };

@@ -87,16 +87,10 @@ impl ItemView {
             id: item.id,
             feed: item.feed.clone(),
             title: item.title.clone(),
-            url: item.link.as_deref().and_then(safe_url),
+            url: crate::alerts::format::safe_url(item.link.as_deref()),
             at: item.published_at.unwrap_or(item.first_seen_at),
         }
     }
-}
-
-/// `url` when it is http(s).
-fn safe_url(url: &str) -> Option<String> {
-    let u = url::Url::parse(url).ok()?;
-    matches!(u.scheme(), "http" | "https").then(|| u.to_string())
 }
 
 /// The UTC day of a time, as `2025-04-11`.
