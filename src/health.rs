@@ -22,7 +22,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::metrics::{self, Gauges, Metrics};
 use crate::pipeline::MatchContext;
-use crate::store::AlertFilter;
 use crate::store::Store;
 
 /// What the endpoints read.
@@ -69,13 +68,8 @@ impl HealthState {
         if id.is_empty() {
             let mut list = Vec::new();
             for s in stories {
-                let alerts = store.alerts(&AlertFilter {
-                    story: Some(s.id.clone()),
-                    kind: Some(crate::alerts::AlertKind::Followup),
-                    ..AlertFilter::default()
-                });
-                match alerts {
-                    Ok(a) => list.push((s.id.clone(), a.len())),
+                match store.alert_count(&s.id, crate::alerts::AlertKind::Followup) {
+                    Ok(n) => list.push((s.id.clone(), n)),
                     Err(e) => return Some(Err(e.to_string())),
                 }
             }

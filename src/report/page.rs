@@ -212,7 +212,7 @@ pub fn render(r: &StoryReport) -> String {
 }
 
 /// `/stories`: every story with its follow-up count, linked to its page.
-pub fn index(stories: &[(String, usize)]) -> String {
+pub fn index(stories: &[(String, u64)]) -> String {
     html! {
         (DOCTYPE)
         html lang="en" {

@@ -155,6 +155,15 @@ impl StoreTx<'_> {
 }
 
 impl Store {
+    /// How many alerts of `kind` a story raised.
+    pub fn alert_count(&self, story: &str, kind: AlertKind) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM alerts WHERE story_id = ?1 AND kind = ?2")?
+            .query_row(params![story, kind], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
     /// See [`StoreTx::alerted_texts`].
     pub fn alerted_texts(
         &self,

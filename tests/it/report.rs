@@ -62,6 +62,18 @@ fn feed_with_a_copy_and_a_hostile_title(beacon: &str) -> String {
     followups.replace("</channel>", &format!("{copy}{hostile}</channel>"))
 }
 
+/// The time (`data-at`) of each timeline entry, in page order.
+fn entry_times(html: &str) -> Vec<i64> {
+    html.match_indices("<li id=\"alert-")
+        .map(|(at, _)| {
+            let rest = &html[at..];
+            let start = rest.find("data-at=\"").unwrap() + 9;
+            let len = rest[start..].find('"').unwrap();
+            rest[start..start + len].parse().unwrap()
+        })
+        .collect()
+}
+
 #[test]
 fn the_story_page_shows_the_timeline_with_copies_folded_and_feed_text_inert() {
     // Anything the page tried to load would reach this server.
@@ -93,16 +105,7 @@ fn the_story_page_shows_the_timeline_with_copies_folded_and_feed_text_inert() {
         .filter(|a: &serde_json::Value| a["kind"] == "followup" || a["kind"] == "update")
         .collect();
     assert!(alerts.len() >= 3, "{alerts:?}");
-    let entries: Vec<i64> = html
-        .match_indices("<li id=\"alert-")
-        .map(|(at, _)| {
-            let rest = &html[at..];
-            let at = rest.find("data-at=\"").unwrap() + 9;
-            rest[at..rest[at..].find('"').unwrap() + at]
-                .parse()
-                .unwrap()
-        })
-        .collect();
+    let entries = entry_times(&html);
     assert_eq!(entries.len(), alerts.len(), "{html}");
     assert!(entries.windows(2).all(|w| w[0] <= w[1]), "{entries:?}");
     // The copy is folded under the report it copies.
@@ -277,14 +280,7 @@ fn the_page_of_a_poll_over_real_news() {
         .filter(|a| a["kind"] == "followup" || a["kind"] == "update")
         .count();
     assert!(alerts >= 5, "{alerts} follow-ups of the real items");
-    let at: Vec<i64> = html
-        .match_indices("<li id=\"alert-")
-        .map(|(i, _)| {
-            let rest = &html[i..];
-            let a = rest.find("data-at=\"").unwrap() + 9;
-            rest[a..a + rest[a..].find('"').unwrap()].parse().unwrap()
-        })
-        .collect();
+    let at = entry_times(&html);
     assert_eq!(at.len(), alerts, "one timeline entry per follow-up alert");
     assert!(at.windows(2).all(|w| w[0] <= w[1]), "in time order: {at:?}");
     // The syndicated and reworded copies among the real items are folded
