@@ -194,3 +194,20 @@ restore_state() {
     if [[ -e "$snap/$f" ]]; then cp -a "$snap/$f" "$dir/"; fi
   done
 }
+
+# peer_args USAGE_END ARGS... : the peers' options into WL, LAT, RESULTS, OUTROOT and
+# CYCLE_TIMEOUT; -h (or a bad option) prints lines 2..USAGE_END of the calling script
+# shellcheck disable=SC2034  # the variables are the caller's
+peer_args() {
+  local usage_end="$1" opt OPTIND=1
+  shift
+  WL="" LAT=0 RESULTS=/tmp/storywatch-bench/results.jsonl OUTROOT="$(default_outroot)"
+  while getopts "w:l:r:o:t:h" opt; do
+    case "$opt" in
+      w) WL="$(realpath "$OPTARG")" ;; l) LAT="$OPTARG" ;; r) RESULTS="$OPTARG" ;;
+      o) OUTROOT="$OPTARG" ;; t) CYCLE_TIMEOUT="$OPTARG" ;;
+      *) sed -n "2,${usage_end}p" "$0"; exit 2 ;;
+    esac
+  done
+  [[ -f "$WL/manifest.json" ]] || die "-w WORKLOAD (a workload.py folder) is required"
+}

@@ -20,15 +20,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 source "$HERE/../lib.sh"
 
-WL="" LAT=0 RESULTS=/tmp/storywatch-bench/results.jsonl OUTROOT="$(default_outroot)"
-while getopts "w:l:r:o:t:h" opt; do
-  case "$opt" in
-    w) WL="$(realpath "$OPTARG")" ;; l) LAT="$OPTARG" ;; r) RESULTS="$OPTARG" ;;
-    o) OUTROOT="$OPTARG" ;; t) CYCLE_TIMEOUT="$OPTARG" ;;
-    *) sed -n '2,17p' "$0"; exit 2 ;;
-  esac
-done
-[[ -f "$WL/manifest.json" ]] || die "-w WORKLOAD (a workload.py folder) is required"
+peer_args 17 "$@"
 command -v feed2exec >/dev/null || die "feed2exec is not installed (apt-get install feed2exec)"
 mkdir -p "$OUTROOT"
 read -r N M TOTAL < <(manifest_counts "$WL")

@@ -21,15 +21,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 source "$HERE/../lib.sh"
 
-WL="" LAT=0 RESULTS=/tmp/storywatch-bench/results.jsonl OUTROOT="$(default_outroot)"
-while getopts "w:l:r:o:t:h" opt; do
-  case "$opt" in
-    w) WL="$(realpath "$OPTARG")" ;; l) LAT="$OPTARG" ;; r) RESULTS="$OPTARG" ;;
-    o) OUTROOT="$OPTARG" ;; t) CYCLE_TIMEOUT="$OPTARG" ;;
-    *) sed -n '2,18p' "$0"; exit 2 ;;
-  esac
-done
-[[ -f "$WL/manifest.json" ]] || die "-w WORKLOAD (a workload.py folder) is required"
+peer_args 18 "$@"
 command -v r2e >/dev/null || die "rss2email is not installed (apt-get install rss2email)"
 mkdir -p "$OUTROOT"
 read -r N M TOTAL < <(manifest_counts "$WL")
