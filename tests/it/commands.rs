@@ -2,33 +2,14 @@
 //! forgetting a story, adding a feed from a web page, and moving
 //! subscriptions in and out as OPML with their folders and titles.
 
-use std::path::PathBuf;
-
 use crate::common::http::{Response, TestServer};
-use crate::common::news::{item, now_rfc2822, rss, three_followups, REFERENCE};
-use crate::common::{run, stderr, stdout};
+use crate::common::news::{item, now_rfc2822, rss, three_followups};
+use crate::common::{run, stderr, stdout, story_dir, StoryDir};
 
-struct Setup {
-    _dir: tempfile::TempDir,
-    dir: PathBuf,
-    cfg: PathBuf,
-}
-
-fn setup(extra: &str) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().to_path_buf();
-    std::fs::write(path.join("reference.txt"), REFERENCE).unwrap();
-    let cfg = path.join("storywatch.toml");
-    std::fs::write(
-        &cfg,
-        format!("[storage]\npath = \"sw.db\"\n\n[[story]]\nid = \"talks\"\narticle = \"reference.txt\"\n\n{extra}"),
-    )
-    .unwrap();
-    Setup {
-        _dir: dir,
-        dir: path,
-        cfg,
-    }
+fn setup(extra: &str) -> StoryDir {
+    story_dir(&format!(
+        "[storage]\npath = \"sw.db\"\n\n[[story]]\nid = \"talks\"\narticle = \"reference.txt\"\n\n{extra}"
+    ))
 }
 
 #[test]

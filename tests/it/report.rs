@@ -3,37 +3,16 @@
 //! timeline in time order, copies under their original, hostile feed text
 //! inert, and no request to anywhere.
 
-use std::path::PathBuf;
-
 use crate::common::http::{Response, TestServer};
-use crate::common::news::{item, now_rfc2822, rss, three_followups, REFERENCE};
-use crate::common::{run, stderr, stdout};
+use crate::common::news::{item, now_rfc2822, rss, three_followups};
+use crate::common::{run, stderr, stdout, story_dir, StoryDir};
 
-struct Setup {
-    _dir: tempfile::TempDir,
-    dir: PathBuf,
-    cfg: PathBuf,
-}
-
-fn setup(feed_url: &str) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().to_path_buf();
-    std::fs::write(path.join("reference.txt"), REFERENCE).unwrap();
-    let cfg = path.join("storywatch.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[storage]\npath = \"sw.db\"\n\n[alerts]\nmax_age = \"3650d\"\n\n\
-             [[story]]\nid = \"talks\"\narticle = \"reference.txt\"\n\n\
-             [[feed]]\nname = \"wire\"\nurl = \"{feed_url}\"\n"
-        ),
-    )
-    .unwrap();
-    Setup {
-        _dir: dir,
-        dir: path,
-        cfg,
-    }
+fn setup(feed_url: &str) -> StoryDir {
+    story_dir(&format!(
+        "[storage]\npath = \"sw.db\"\n\n[alerts]\nmax_age = \"3650d\"\n\n\
+         [[story]]\nid = \"talks\"\narticle = \"reference.txt\"\n\n\
+         [[feed]]\nname = \"wire\"\nurl = \"{feed_url}\"\n"
+    ))
 }
 
 /// Three follow-ups, a copy of the first on another feed path, and a

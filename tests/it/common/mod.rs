@@ -28,6 +28,28 @@ pub fn fixture_feeds() -> Option<PathBuf> {
     shared_dir().map(|d| d.join("fixtures/feeds"))
 }
 
+/// A temporary folder with the test story's reference article
+/// (`reference.txt`) and a config (`storywatch.toml`) beside it.
+pub struct StoryDir {
+    _dir: tempfile::TempDir,
+    pub dir: PathBuf,
+    pub cfg: PathBuf,
+}
+
+/// A [`StoryDir`] whose config is `config`.
+pub fn story_dir(config: &str) -> StoryDir {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    std::fs::write(path.join("reference.txt"), news::REFERENCE).unwrap();
+    let cfg = path.join("storywatch.toml");
+    std::fs::write(&cfg, config).unwrap();
+    StoryDir {
+        _dir: dir,
+        dir: path,
+        cfg,
+    }
+}
+
 /// The built `storywatch` binary.
 pub fn storywatch() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_storywatch"));
