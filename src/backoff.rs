@@ -37,6 +37,14 @@ pub fn polite_interval(
     wanted.clamp(min, max.max(min))
 }
 
+/// The whole second at which a poll `delay` after `now` falls due, rounded
+/// up: the schedule counts in seconds, and rounding down would poll before a
+/// server's `Retry-After` has passed.
+pub fn due_at(now: chrono::DateTime<chrono::Utc>, delay: Duration) -> i64 {
+    let ms = now.timestamp_millis() + delay.as_millis().min(i64::MAX as u128 / 2) as i64;
+    (ms + 999).div_euclid(1000).max(now.timestamp() + 1)
+}
+
 /// ±10%, so that feeds with one interval do not all fall due together.
 pub fn jittered(d: Duration, seed: u64) -> Duration {
     d.mul_f64(0.9 + 0.2 * unit(seed))
@@ -54,6 +62,17 @@ pub fn unit(seed: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn due_times_round_up_to_the_next_whole_second() {
+        use chrono::TimeZone;
+        let at = |ms: i64| chrono::Utc.timestamp_millis_opt(ms).unwrap();
+        let s = Duration::from_secs;
+        assert_eq!(due_at(at(10_990), s(3)), 14);
+        assert_eq!(due_at(at(10_000), s(3)), 13);
+        assert_eq!(due_at(at(10_000), Duration::ZERO), 11);
+        assert_eq!(due_at(at(10_002), Duration::from_millis(2_999)), 14);
+    }
 
     #[test]
     fn hints_stretch_the_interval_within_bounds() {

@@ -25,7 +25,8 @@ impl Pipeline {
         self.blocking(move |store| {
             let state = store.feed_state(&feed.name)?;
             let errors = state.as_ref().map(|s| s.consecutive_errors).unwrap_or(0);
-            let now = Utc::now().timestamp();
+            let at = Utc::now();
+            let now = at.timestamp();
             // A 429 is the site asking us to slow down, not a broken feed.
             let throttled = http_status == Some(429);
             let (status, delay) = if throttled {
@@ -39,7 +40,9 @@ impl Pipeline {
                     backoff::next_delay(feed.interval, errors + 1, retry_after),
                 )
             };
-            let delay = backoff::jittered(delay, now as u64 ^ crate::neardup::fnv1a(feed.name.as_bytes()));
+            // Jitter spreads the schedule but never undercuts `Retry-After`.
+            let delay = backoff::jittered(delay, now as u64 ^ crate::neardup::fnv1a(feed.name.as_bytes()))
+                .max(retry_after.unwrap_or_default());
             let rec = PollRecord {
                 status,
                 http_status,
@@ -48,7 +51,7 @@ impl Pipeline {
                 last_modified: None,
                 body_hash: None,
                 polled_at: now,
-                next_poll_at: now + (delay.as_secs_f64().round() as i64).max(1),
+                next_poll_at: backoff::due_at(at, delay),
             };
             store.write(commit, |tx| {
                 let id = tx.upsert_feed(&feed, now)?;
@@ -104,7 +107,7 @@ impl Pipeline {
             last_modified: validators.last_modified,
             body_hash: None,
             polled_at: now.timestamp(),
-            next_poll_at: now.timestamp() + (delay.as_secs_f64().round() as i64).max(1),
+            next_poll_at: backoff::due_at(now, delay),
         }
     }
 
