@@ -627,7 +627,7 @@ fn describe(c: &Config) -> String {
     out.push_str(&format!("sinks: {}\n", c.sinks.len()));
     for s in &c.sinks {
         out.push_str(&format!(
-            "  {}  {}  url from {}{}{}\n",
+            "  {}  {}  url from {}{}{}{}\n",
             s.name,
             s.kind.as_str(),
             s.url
@@ -645,6 +645,19 @@ fn describe(c: &Config) -> String {
                 .unwrap_or_default(),
             s.digest
                 .map(|d| format!(", digest every {}", humantime::format_duration(d)))
+                .unwrap_or_default(),
+            s.email
+                .as_ref()
+                .map(|e| format!(
+                    ", from {} to {}{}{}",
+                    e.from,
+                    e.to.join(", "),
+                    if e.starttls { "" } else { ", no STARTTLS" },
+                    e.password
+                        .as_ref()
+                        .map(|p| format!(", password from {}", p.describe()))
+                        .unwrap_or_default()
+                ))
                 .unwrap_or_default(),
         ));
     }

@@ -348,6 +348,13 @@ impl Deliverer {
         body: &str,
         payloads: &[AlertPayload],
     ) -> (Outcome, Option<u16>, Option<String>) {
+        if let Some(mail) = &sink.mail {
+            let _permit = match &self.hosts {
+                Some(h) => Some(h.acquire(mail.host()).await),
+                None => None,
+            };
+            return mail.send(id, payloads, self.policy.timeout).await;
+        }
         let Some(url) = &sink.url else {
             // stdout: one JSON line per alert. A write that fails (a full
             // disk, a closed pipe) is a failed delivery, tried again later.
@@ -396,7 +403,9 @@ impl Deliverer {
                     .header(CONTENT_TYPE, "application/json")
                     .body(format::discord(payloads).to_string())
             }
-            SinkKind::Stdout => unreachable!("stdout sinks have no url"),
+            SinkKind::Stdout | SinkKind::Email => {
+                unreachable!("stdout sinks have no url, email sinks are sent above")
+            }
         };
         let _permit = match &self.hosts {
             Some(h) => Some(h.acquire(url.host_str().unwrap_or("")).await),

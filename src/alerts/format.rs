@@ -74,7 +74,7 @@ pub(crate) fn safe_url(url: Option<&str>) -> Option<String> {
 }
 
 /// "why": entities and events, as plain text.
-fn why(p: &AlertPayload) -> String {
+pub(super) fn why(p: &AlertPayload) -> String {
     let mut parts = p.matched.names();
     for n in &p.matched.new_entities {
         parts.push(format!("new {}: {}", n.kind, n.name));
@@ -84,12 +84,12 @@ fn why(p: &AlertPayload) -> String {
 
 /// "new: …" or "nothing new: …", for alerts that measured it; and the
 /// sentence that carries the most of it.
-fn novelty(p: &AlertPayload) -> Option<(String, Option<&str>)> {
+pub(super) fn novelty(p: &AlertPayload) -> Option<(String, Option<&str>)> {
     let n = p.novelty.as_ref()?;
     Some((n.line(), n.sentences.first().map(String::as_str)))
 }
 
-fn title(p: &AlertPayload) -> String {
+pub(super) fn title(p: &AlertPayload) -> String {
     p.item
         .as_ref()
         .map(|i| i.title.trim().to_string())
@@ -97,7 +97,7 @@ fn title(p: &AlertPayload) -> String {
         .unwrap_or_else(|| format!("{} alert", p.kind))
 }
 
-fn headline(p: &AlertPayload) -> String {
+pub(super) fn headline(p: &AlertPayload) -> String {
     let score = p.score.map(|s| format!(" ({s:.2})")).unwrap_or_default();
     let label = p.kind.label();
     format!("{label} on {}{score}", p.story)

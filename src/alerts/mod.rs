@@ -4,6 +4,7 @@
 
 pub mod answer;
 pub mod deliver;
+pub mod email;
 pub mod feed_health;
 pub mod format;
 pub mod kind;

@@ -45,6 +45,7 @@ mod tests {
             min_score: Some(0.6),
             digest: None,
             rate: Duration::ZERO,
+            email: None,
         }
     }
 

@@ -16,8 +16,12 @@ pub enum SinkError {
         #[source]
         source: SecretError,
     },
-    #[error("sink {sink}: url from {from} is not an http(s) URL")]
-    BadUrl { sink: String, from: String },
+    #[error("sink {sink}: url from {from} {why}")]
+    BadUrl {
+        sink: String,
+        from: String,
+        why: &'static str,
+    },
     #[error("sink {sink}: secret from {from}: {source}")]
     Secret {
         sink: String,
@@ -32,6 +36,12 @@ pub enum SinkError {
         #[source]
         source: sign::SecretError,
     },
+    #[error("sink {sink}: {source}")]
+    Email {
+        sink: String,
+        #[source]
+        source: super::email::MailError,
+    },
     #[error("cannot build the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
 }
@@ -42,6 +52,8 @@ pub struct Sink {
     pub cfg: SinkConfig,
     pub(super) url: Option<Url>,
     pub(super) key: Option<SigningKey>,
+    /// For `email` sinks: the server, login and envelope, read and checked.
+    pub(super) mail: Option<super::email::Mailer>,
 }
 
 impl Sink {
@@ -54,13 +66,13 @@ impl Sink {
                     from: r.describe(),
                     source,
                 })?;
-                let u = Url::parse(&raw)
-                    .ok()
-                    .filter(|u| matches!(u.scheme(), "http" | "https"))
-                    .ok_or_else(|| SinkError::BadUrl {
+                let u = crate::config::check_sink_url(cfg.kind, &raw).map_err(|why| {
+                    SinkError::BadUrl {
                         sink: cfg.name.clone(),
                         from: r.describe(),
-                    })?;
+                        why,
+                    }
+                })?;
                 Some(u)
             }
         };
@@ -79,10 +91,22 @@ impl Sink {
                 })?)
             }
         };
+        let mail = match (&cfg.email, &url) {
+            (Some(e), Some(u)) => {
+                Some(
+                    super::email::Mailer::new(e, u).map_err(|source| SinkError::Email {
+                        sink: cfg.name.clone(),
+                        source,
+                    })?,
+                )
+            }
+            _ => None,
+        };
         Ok(Sink {
             cfg: cfg.clone(),
             url,
             key,
+            mail,
         })
     }
 

@@ -25,7 +25,9 @@ mod raw;
 mod sinks;
 mod validate;
 mod values;
-pub use sinks::{DeliveryConfig, SecretRef, SinkConfig, SinkKind};
+pub use sinks::{
+    check_url as check_sink_url, DeliveryConfig, EmailConfig, SecretRef, SinkConfig, SinkKind,
+};
 pub use values::{parse_feed_url, parse_size};
 
 /// Used when neither `--config` nor `$STORYWATCH_CONFIG` names a file.

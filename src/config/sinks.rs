@@ -39,6 +39,7 @@ pub enum SinkKind {
     Slack,
     Discord,
     Stdout,
+    Email,
 }
 
 impl SinkKind {
@@ -48,6 +49,7 @@ impl SinkKind {
             SinkKind::Slack => "slack",
             SinkKind::Discord => "discord",
             SinkKind::Stdout => "stdout",
+            SinkKind::Email => "email",
         }
     }
 }
@@ -94,6 +96,22 @@ pub struct SinkConfig {
     pub digest: Option<Duration>,
     /// Shortest gap between two requests to this sink.
     pub rate: Duration,
+    /// For `email` sinks: the envelope and how to reach the server (`url`).
+    pub email: Option<EmailConfig>,
+}
+
+/// How an `email` sink talks to its SMTP server, and to whom it writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmailConfig {
+    /// For `smtp://` servers: upgrade with STARTTLS, and refuse a server
+    /// that cannot (`false`: plain text, for a relay on this machine).
+    /// `smtps://` is TLS from the first byte.
+    pub starttls: bool,
+    pub username: Option<String>,
+    pub password: Option<SecretRef>,
+    /// RFC 5322 mailboxes, checked at load.
+    pub from: String,
+    pub to: Vec<String>,
 }
 
 /// Retry policy shared by all sinks.
@@ -135,6 +153,14 @@ pub(super) struct RawSink {
     min_score: Option<Spanned<f64>>,
     digest: Option<Spanned<String>>,
     rate: Option<Spanned<String>>,
+    starttls: Option<Spanned<bool>>,
+    username: Option<Spanned<String>>,
+    password_env: Option<Spanned<String>>,
+    password_file: Option<Spanned<String>>,
+    password_credential: Option<Spanned<String>>,
+    from: Option<Spanned<String>>,
+    #[serde(default)]
+    to: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -200,27 +226,33 @@ impl Validator<'_> {
                 "slack" => SinkKind::Slack,
                 "discord" => SinkKind::Discord,
                 "stdout" => SinkKind::Stdout,
+                "email" => SinkKind::Email,
                 other => {
                     self.problem(
                         s.kind.span(),
                         format!(
-                            "unknown sink kind {other:?}: use webhook, slack, discord or stdout"
+                            "unknown sink kind {other:?}: use webhook, slack, discord, email or stdout"
                         ),
                     );
                     continue;
                 }
             };
+            let email = self.email(&s, kind, base_dir);
             let url = self.secret_ref(
                 "url",
                 [s.url, s.url_env, s.url_file, s.url_credential],
                 base_dir,
                 &s.name,
+                kind,
             );
             match (&url, kind) {
                 (Some(_), SinkKind::Stdout) => {
                     self.problem(s.name.span(), "a stdout sink takes no url")
                 }
-                (None, SinkKind::Webhook | SinkKind::Slack | SinkKind::Discord) => self.problem(
+                (
+                    None,
+                    SinkKind::Webhook | SinkKind::Slack | SinkKind::Discord | SinkKind::Email,
+                ) => self.problem(
                     s.name.span(),
                     format!(
                         "a {} sink needs one of url, url_env, url_file, url_credential",
@@ -234,13 +266,14 @@ impl Validator<'_> {
                 [None, s.secret_env, s.secret_file, s.secret_credential],
                 base_dir,
                 &s.name,
+                kind,
             );
             match (&secret, kind) {
                 (None, SinkKind::Webhook) => self.problem(
                     s.name.span(),
                     "a webhook sink is signed: set secret_env, secret_file or secret_credential (a whsec_ key)",
                 ),
-                (Some(_), SinkKind::Slack | SinkKind::Discord | SinkKind::Stdout) => self.problem(
+                (Some(_), SinkKind::Slack | SinkKind::Discord | SinkKind::Stdout | SinkKind::Email) => self.problem(
                     s.name.span(),
                     format!("a {} sink is not signed: drop the secret", kind.as_str()),
                 ),
@@ -265,7 +298,8 @@ impl Validator<'_> {
                 m => m.map(|m| *m.get_ref()),
             };
             let default_rate = match kind {
-                SinkKind::Slack | SinkKind::Discord => CHAT_RATE,
+                // Mail servers, like chat services, throttle bursts.
+                SinkKind::Slack | SinkKind::Discord | SinkKind::Email => CHAT_RATE,
                 _ => Duration::ZERO,
             };
             out.push(SinkConfig {
@@ -286,6 +320,7 @@ impl Validator<'_> {
                     .rate
                     .map(|r| self.duration(&r, Duration::ZERO))
                     .unwrap_or(default_rate),
+                email,
             });
         }
         out
@@ -299,6 +334,7 @@ impl Validator<'_> {
         [inline, env, file, credential]: [Option<Spanned<String>>; 4],
         base_dir: &Path,
         name: &Spanned<String>,
+        kind: SinkKind,
     ) -> Option<SecretRef> {
         let given: Vec<SecretRef> = [
             inline.map(|v| SecretRef::Inline(v.into_inner().trim().to_string())),
@@ -325,14 +361,111 @@ impl Validator<'_> {
             return None;
         }
         if let SecretRef::Inline(u) = &r {
-            match url::Url::parse(u) {
-                Ok(p) if matches!(p.scheme(), "http" | "https") => {}
-                _ => {
-                    self.problem(name.span(), format!("sink url {u:?} is not an http(s) URL"));
-                    return None;
-                }
+            if let Err(why) = check_url(kind, u) {
+                self.problem(name.span(), format!("sink url {u:?} {why}"));
+                return None;
             }
         }
         Some(r)
     }
+
+    /// The keys only `email` sinks take: needed there, refused elsewhere.
+    fn email(&mut self, s: &RawSink, kind: SinkKind, base_dir: &Path) -> Option<EmailConfig> {
+        let password = self.secret_ref(
+            "password",
+            [
+                None,
+                s.password_env.clone(),
+                s.password_file.clone(),
+                s.password_credential.clone(),
+            ],
+            base_dir,
+            &s.name,
+            kind,
+        );
+        if kind != SinkKind::Email {
+            let given = s.starttls.is_some()
+                || s.username.is_some()
+                || password.is_some()
+                || s.from.is_some()
+                || !s.to.is_empty();
+            if given {
+                self.problem(
+                    s.name.span(),
+                    format!(
+                        "starttls, username, password_*, from and to are for email sinks, not {}",
+                        kind.as_str()
+                    ),
+                );
+            }
+            return None;
+        }
+        let mut mailbox = |v: &Spanned<String>, what: &str| -> Option<String> {
+            let t = v.get_ref().trim();
+            match t.parse::<lettre::message::Mailbox>() {
+                Ok(_) => Some(t.to_string()),
+                Err(e) => {
+                    self.problem(v.span(), format!("{what} {t:?} is not a mail address: {e}"));
+                    None
+                }
+            }
+        };
+        let from = s.from.as_ref().and_then(|f| mailbox(f, "from"));
+        let to: Vec<String> = s.to.iter().filter_map(|t| mailbox(t, "to")).collect();
+        let starttls = s.starttls.as_ref().is_none_or(|b| *b.get_ref());
+        if let (Some(u), Some(b)) = (&s.url, &s.starttls) {
+            if u.get_ref().trim().starts_with("smtps:") {
+                self.problem(
+                    b.span(),
+                    "an smtps:// server is TLS from the start: drop starttls",
+                );
+            }
+        }
+        let username = s.username.as_ref().map(|u| u.get_ref().trim().to_string());
+        if username.is_some() != password.is_some() {
+            self.problem(
+                s.name.span(),
+                "an email sink logs in with both username and one of password_env, password_file, password_credential, or with neither",
+            );
+        }
+        if from.is_none() && s.from.is_none() {
+            self.problem(
+                s.name.span(),
+                "an email sink needs from (the sender's address)",
+            );
+        }
+        if s.to.is_empty() {
+            self.problem(
+                s.name.span(),
+                "an email sink needs to (a list of addresses)",
+            );
+        }
+        Some(EmailConfig {
+            starttls,
+            username,
+            password,
+            from: from.unwrap_or_default(),
+            to,
+        })
+    }
+}
+
+/// What a sink's URL must look like: http(s) for the web sinks; for email,
+/// `smtp://` or `smtps://` with a host, and no login in it (that goes in
+/// `username` and a password source).
+pub fn check_url(kind: SinkKind, raw: &str) -> Result<url::Url, &'static str> {
+    let u = url::Url::parse(raw).map_err(|_| "is not a URL")?;
+    if kind == SinkKind::Email {
+        if !matches!(u.scheme(), "smtp" | "smtps") || u.host_str().is_none_or(str::is_empty) {
+            return Err("is not an smtp:// or smtps:// URL with a host");
+        }
+        if !u.username().is_empty() || u.password().is_some() {
+            return Err("carries a login: give username and password_env, password_file or password_credential instead");
+        }
+        return Ok(u);
+    }
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err("is not an http(s) URL");
+    }
+    Ok(u)
 }

@@ -13,8 +13,10 @@ use crate::matching::Explanation;
 use crate::store::{AlertFilter, EmergedName, Store, StoreError, StoredItem};
 use crate::stories::Story;
 
+mod mail;
 mod page;
 
+pub use mail::mail;
 pub use page::{index, render};
 
 /// Near misses listed at most.

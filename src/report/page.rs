@@ -35,7 +35,7 @@ svg { width: 100%; height: auto; }
 /// Loads nothing: no scripts, no fonts, no images from anywhere.
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
-fn head(title: &str) -> Markup {
+pub(super) fn head(title: &str) -> Markup {
     html! {
         meta charset="utf-8";
         meta name="viewport" content="width=device-width, initial-scale=1";
@@ -46,7 +46,7 @@ fn head(title: &str) -> Markup {
     }
 }
 
-fn time(ts: i64) -> String {
+pub(super) fn time(ts: i64) -> String {
     rfc3339(ts)
         .replace('T', " ")
         .trim_end_matches('Z')
@@ -69,7 +69,7 @@ fn link(item: &ItemView) -> Markup {
     }
 }
 
-fn followup(f: &Followup) -> Markup {
+pub(super) fn followup(f: &Followup) -> Markup {
     html! {
         li id=(format!("alert-{}", f.alert_id)) data-item=(f.item.id) data-at=(f.item.at) {
             div.meta {

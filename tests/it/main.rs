@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod crash;
 mod delivery;
+mod email;
 mod eval_matching;
 mod faults;
 mod feed_fixtures;

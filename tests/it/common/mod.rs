@@ -6,6 +6,7 @@ pub mod faults;
 pub mod http;
 pub mod news;
 pub mod proc;
+pub mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
