@@ -8,6 +8,7 @@ use crate::store::{Store, StoreError};
 use crate::stories::StoryError;
 
 mod alerts;
+mod check;
 mod explain;
 mod items;
 mod report;
@@ -15,6 +16,7 @@ mod review;
 mod story;
 
 pub use alerts::alerts_list;
+pub use check::check_config;
 pub use explain::{explain, extract, render_explanation};
 pub use items::{items, ItemQuery};
 pub use report::report;
