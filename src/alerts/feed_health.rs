@@ -13,8 +13,10 @@ pub fn story_of(feed: &str) -> String {
     format!("feed:{feed}")
 }
 
-/// A `feed_health` alert; its id is stable per failure streak and state.
+/// A `feed_health` alert of the database `instance`; its id is stable per
+/// failure streak and state.
 pub fn alert(
+    instance: &str,
     feed: &FeedConfig,
     state: &str,
     failing_since: i64,
@@ -24,6 +26,7 @@ pub fn alert(
 ) -> StoredAlert {
     let story = story_of(&feed.name);
     let id = payload::alert_id(
+        instance,
         &story,
         AlertKind::FeedHealth,
         &format!("{state}:{failing_since}"),

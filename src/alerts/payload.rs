@@ -94,11 +94,14 @@ pub struct Cluster {
     pub size: u32,
 }
 
-/// A stable alert id: the same story, kind and subject always give the same
-/// id, so an alert computed twice (a rescore, a crash and retry) is one alert.
-pub fn alert_id(story: &str, kind: AlertKind, subject: &str) -> String {
+/// A stable alert id: the same database, story, kind and subject always give
+/// the same id, so an alert computed twice (a rescore, a crash and retry) is
+/// one alert. `instance` is the database's random id: another database (a
+/// recreated file, a second machine) whose rows happen to have the same
+/// numbers gives other ids.
+pub fn alert_id(instance: &str, story: &str, kind: AlertKind, subject: &str) -> String {
     let mut h = Sha256::new();
-    for part in [story, kind.as_str(), subject] {
+    for part in [instance, story, kind.as_str(), subject] {
         h.update(part.as_bytes());
         h.update([0]);
     }
@@ -128,12 +131,13 @@ mod tests {
 
     #[test]
     fn ids_are_stable_and_distinct() {
-        let a = alert_id("talks", AlertKind::Followup, "item:42");
-        assert_eq!(a, alert_id("talks", AlertKind::Followup, "item:42"));
-        assert_ne!(a, alert_id("talks", AlertKind::Update, "item:42"));
+        let a = alert_id("db1", "talks", AlertKind::Followup, "item:42");
+        assert_eq!(a, alert_id("db1", "talks", AlertKind::Followup, "item:42"));
+        assert_ne!(a, alert_id("db1", "talks", AlertKind::Update, "item:42"));
+        assert_ne!(a, alert_id("db2", "talks", AlertKind::Followup, "item:42"));
         assert_ne!(
-            alert_id("talks", AlertKind::Update, "item:4"),
-            alert_id("talks", AlertKind::Update, "item:42")
+            alert_id("db1", "talks", AlertKind::Update, "item:4"),
+            alert_id("db1", "talks", AlertKind::Update, "item:42")
         );
         assert!(a.starts_with("swa_") && a.len() == 28);
     }

@@ -160,8 +160,10 @@ impl StoriesSaid {
     }
 }
 
-/// A `followup` or `update` alert for a matched item.
+/// A `followup` or `update` alert for a matched item of the database
+/// `instance`.
 pub fn match_alert(
+    instance: &str,
     kind: AlertKind,
     story: &Story,
     item: &StoredItem,
@@ -170,7 +172,10 @@ pub fn match_alert(
     novelty: Novelty,
     now: i64,
 ) -> StoredAlert {
-    let id = payload::alert_id(&story.id, kind, &format!("item:{}", item.id));
+    // The row id with the GUID: a row id freed by pruning and used again
+    // belongs to another item, with another GUID.
+    let subject = format!("item:{}:{}", item.id, item.guid);
+    let id = payload::alert_id(instance, &story.id, kind, &subject);
     let p = AlertPayload {
         kind_of_payload: payload::ALERT_TYPE.to_string(),
         id: id.clone(),
@@ -237,7 +242,7 @@ pub fn emerge(
         }
         let items = tx.sighting_items(&story.id, name)?;
         let items_len = items.len();
-        let id = payload::alert_id(&story.id, AlertKind::NewEntity, name);
+        let id = payload::alert_id(tx.instance(), &story.id, AlertKind::NewEntity, name);
         let p = AlertPayload {
             kind_of_payload: payload::ALERT_TYPE.to_string(),
             id: id.clone(),

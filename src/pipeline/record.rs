@@ -66,7 +66,7 @@ impl Pipeline {
                 if let Some(since) =
                     feed_health::down_due(state.as_ref(), now, poll.alert_after.as_secs() as i64)
                 {
-                    let alert = feed_health::alert(&feed, "down", since, errors + 1, Some(&reason), now);
+                    let alert = feed_health::alert(tx.instance(), &feed, "down", since, errors + 1, Some(&reason), now);
                     raise::queue_alert(tx, &ctx.sinks, &alert, now)?;
                     tx.set_health_alert(id, Some(&alert.id))?;
                     tracing::warn!(feed = %feed.name, "feed has failed for too long: feed_health alert");
@@ -130,7 +130,7 @@ impl Pipeline {
                 let Some(last) = feed_health::silent_since(&times, now) else {
                     continue;
                 };
-                let alert = feed_health::alert(feed, "silent", last, 0, None, now);
+                let alert = feed_health::alert(store.instance(), feed, "silent", last, 0, None, now);
                 store.write(commit, |tx| {
                     raise::queue_alert(tx, &ctx.sinks, &alert, now)?;
                     tx.set_health_alert(state.id, Some(&format!("silent|{}", alert.id)))
@@ -166,7 +166,15 @@ pub(super) fn recovered(
         return Ok(());
     }
     let since = s.failing_since.unwrap_or(now);
-    let alert = feed_health::alert(feed, "recovered", since, s.consecutive_errors, None, now);
+    let alert = feed_health::alert(
+        tx.instance(),
+        feed,
+        "recovered",
+        since,
+        s.consecutive_errors,
+        None,
+        now,
+    );
     raise::queue_alert(tx, &ctx.sinks, &alert, now)?;
     tx.set_health_alert(feed_id, None)?;
     tracing::info!(feed = %feed.name, "feed recovered");

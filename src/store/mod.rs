@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0012_alerts_by_item.sql"),
     include_str!("migrations/0013_recent_bands.sql"),
     include_str!("migrations/0014_feedback.sql"),
+    include_str!("migrations/0015_instance.sql"),
 ];
 
 /// SQLite page cache per connection, in KiB, until the config sets one
@@ -141,6 +142,8 @@ pub struct Store {
     /// Which band keys the index may hold (see `band_filter`); built from
     /// the tables at the first lookup or print.
     bands: RefCell<BandFilter>,
+    /// This database's random id (`meta.instance`), part of every alert id.
+    instance: String,
 }
 
 /// Creates a missing database file readable by its owner only: it holds
@@ -175,6 +178,14 @@ pub struct StoreTx<'a> {
     bands: &'a RefCell<BandFilter>,
     /// The band filter was brought up to date in this transaction.
     bands_ready: Cell<bool>,
+    instance: &'a str,
+}
+
+impl StoreTx<'_> {
+    /// This database's random id: alerts raised here derive their ids from it.
+    pub fn instance(&self) -> &str {
+        self.instance
+    }
 }
 
 /// A SQLite error from a write, with the database it was for.
@@ -304,8 +315,15 @@ impl Store {
             conn,
             label,
             bands: RefCell::new(BandFilter::stale()),
+            instance: String::new(),
         };
         store.migrate()?;
+        store.instance =
+            store
+                .conn
+                .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
+                    r.get(0)
+                })?;
         Ok(store)
     }
 
@@ -318,14 +336,29 @@ impl Store {
         Ok(())
     }
 
+    /// Applies the migrations the file lacks, one write transaction each.
+    /// The version is read again inside the transaction, which holds the
+    /// write lock: processes opening one file at once apply each migration
+    /// once, the others wait and then find it done.
     fn migrate(&mut self) -> Result<()> {
         let found: i64 = self
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))?;
         known_schema(found, &self.label)?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-            let version = i as i64 + 1;
-            let tx = self.conn.transaction()?;
+        if found == SCHEMA_VERSION {
+            // Up to date: no write lock taken, so read-only files open.
+            return Ok(());
+        }
+        loop {
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let found: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            known_schema(found, &self.label)?;
+            let Some(sql) = MIGRATIONS.get(found as usize) else {
+                return Ok(());
+            };
+            let version = found + 1;
             tx.execute_batch(sql)
                 .and_then(|_| tx.pragma_update(None, "user_version", version))
                 .and_then(|_| tx.commit())
@@ -338,7 +371,11 @@ impl Store {
                 self.backfill_report_pairs()?;
             }
         }
-        Ok(())
+    }
+
+    /// This database's random id (see [`StoreTx::instance`]).
+    pub fn instance(&self) -> &str {
+        &self.instance
     }
 
     pub fn schema_version(&self) -> Result<i64> {
@@ -371,6 +408,7 @@ impl Store {
                 .map_err(|e| named(e.into()))?,
             bands: &self.bands,
             bands_ready: Cell::new(false),
+            instance: &self.instance,
         };
         let out = f(&tx).map_err(named)?;
         if commit {

@@ -57,6 +57,49 @@ fn migrations_apply_once_and_newer_schemas_are_refused() {
 }
 
 #[test]
+fn processes_opening_a_new_file_at_once_migrate_it_once() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("race{round}.db"));
+        let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let opened: Vec<_> = (0..4)
+            .map(|_| {
+                let (path, start) = (path.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    Store::open(&path).map(|s| (s.schema_version().unwrap(), s.instance.clone()))
+                })
+            })
+            .collect();
+        let results: Vec<_> = opened.into_iter().map(|t| t.join().unwrap()).collect();
+        for r in &results {
+            let (version, instance) = r.as_ref().unwrap_or_else(|e| panic!("round {round}: {e}"));
+            assert_eq!(*version, SCHEMA_VERSION);
+            assert_eq!(
+                instance,
+                &results[0].as_ref().unwrap().1,
+                "one instance id per file"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_database_has_its_own_instance_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Store::open(&dir.path().join("a.db")).unwrap();
+    let b = Store::open(&dir.path().join("b.db")).unwrap();
+    assert_eq!(a.instance.len(), 32);
+    assert_ne!(a.instance, b.instance);
+    let again = a.instance.clone();
+    drop(a);
+    assert_eq!(
+        Store::open(&dir.path().join("a.db")).unwrap().instance,
+        again
+    );
+}
+
+#[test]
 fn every_migration_is_valid_sql_and_append_only_numbering_holds() {
     // Each file applies on top of the previous ones.
     let conn = Connection::open_in_memory().unwrap();

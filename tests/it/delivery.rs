@@ -606,3 +606,32 @@ fn alerts_retry_sends_a_delivery_waiting_out_its_backoff_now() {
         "the refused alert went out again now, under its id"
     );
 }
+
+#[test]
+fn a_recreated_database_never_gives_a_delivered_id_to_another_alert() {
+    let feed = feed_server();
+    let hook = TestServer::start(|_| Response::new(204, ""));
+    let s = setup(
+        &feed.url("/rss"),
+        &(webhook(&hook.url("/hook")) + "\n[storage]\npath = \"alerts.db\"\n"),
+    );
+    let j = poll_json(&run_env(&s.cfg, &["poll", "--json"]));
+    assert_eq!(j["delivered"], 3, "{j}");
+    let first = alert_ids(&s.cfg);
+    // The same items, stored again in rows with the same numbers.
+    let db = s.cfg.with_file_name("alerts.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let j = poll_json(&run_env(&s.cfg, &["poll", "--json"]));
+    assert_eq!(j["delivered"], 3, "{j}");
+    let second = alert_ids(&s.cfg);
+    assert_eq!(second.len(), 3);
+    assert!(first.is_disjoint(&second), "{first:?} {second:?}");
+    let sent: BTreeSet<String> = hook
+        .requests_to("/hook")
+        .iter()
+        .map(|r| r.header("webhook-id").unwrap().to_string())
+        .collect();
+    assert_eq!(sent.len(), 6, "six alerts, six webhook ids");
+}
