@@ -126,6 +126,16 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<std::path::PathBuf>,
     },
+    /// A consistent copy of the database, taken while `run` goes on writing
+    Backup {
+        /// Where the copy goes (replaced only once the new copy is checked)
+        file: PathBuf,
+    },
+    /// The database file itself
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
     /// Recent clusters of near-duplicate items, with their members and sources
     Clusters {
         /// Only clusters that matched this story
@@ -161,6 +171,15 @@ pub enum Command {
         /// Store the new results and queue the alerts they raise
         #[arg(long)]
         apply: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Check every page and index (SQLite's integrity_check); exit 3 when damaged
+    Check {
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -275,6 +294,14 @@ impl Failure {
             message: e.to_string(),
         }
     }
+    /// The database cannot be used now: held by another storywatch,
+    /// locked, corrupt, or from a newer version.
+    fn database(e: impl std::fmt::Display) -> Failure {
+        Failure {
+            code: 3,
+            message: e.to_string(),
+        }
+    }
 }
 
 /// Entry point used by `main`.
@@ -370,6 +397,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let summary = rt
                 .block_on(poll::poll_once(&config, &opts))
                 .map_err(|e| match e {
+                    e if e.database_unusable() => Failure::database(e),
                     PollError::UnknownFeed(_) | PollError::Story(_) | PollError::Sink(_) => {
                         Failure::config(e)
                     }
@@ -399,7 +427,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 }
             }
             .map_err(|e| {
-                if e.is_usage() {
+                if e.database_unusable() {
+                    Failure::database(e)
+                } else if e.is_usage() {
                     Failure::config(e)
                 } else {
                     Failure::runtime(e)
@@ -475,6 +505,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let rt = runtime()?;
             rt.block_on(service::run(&path, config))
                 .map_err(|e| match e {
+                    e if e.database_unusable() => Failure::database(e),
                     service::ServiceError::Story(_) | service::ServiceError::Sink(_) => {
                         Failure::config(e)
                     }
@@ -505,6 +536,24 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                     .map_err(command_failure)?,
             )?;
             Ok(())
+        }
+        Command::Backup { file } => {
+            say!(
+                "{}",
+                commands::backup(&config, &file).map_err(command_failure)?
+            );
+            Ok(())
+        }
+        Command::Db {
+            command: DbCommand::Check { json },
+        } => {
+            let (text, sound) = commands::db_check(&config, json).map_err(command_failure)?;
+            say!("{text}");
+            if sound {
+                Ok(())
+            } else {
+                Err(Failure::database(""))
+            }
         }
         Command::Clusters { story, limit } => {
             say!(
@@ -542,7 +591,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 fn command_failure(e: commands::CommandError) -> Failure {
-    if e.is_usage() {
+    if e.database_unusable() {
+        Failure::database(e)
+    } else if e.is_usage() {
         Failure::config(e)
     } else {
         Failure::runtime(e)
@@ -550,7 +601,9 @@ fn command_failure(e: commands::CommandError) -> Failure {
 }
 
 fn ops_failure(e: ops::OpsError) -> Failure {
-    if e.is_usage() {
+    if e.database_unusable() {
+        Failure::database(e)
+    } else if e.is_usage() {
         Failure::config(e)
     } else {
         Failure::runtime(e)

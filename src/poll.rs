@@ -33,11 +33,26 @@ pub enum PollError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
+    Lock(#[from] crate::store::LockError),
+    #[error(transparent)]
     Story(#[from] StoryError),
     #[error("cannot set up the HTTP client: {0}")]
     Client(#[from] FetchError),
     #[error(transparent)]
     Sink(#[from] SinkError),
+}
+
+impl PollError {
+    /// Another process holds the database, or it cannot be used as it is
+    /// (exit 3).
+    pub fn database_unusable(&self) -> bool {
+        match self {
+            PollError::Lock(crate::store::LockError::InUse { .. }) => true,
+            PollError::Store(e) => e.database_unusable(),
+            PollError::Story(e) => e.database_unusable(),
+            _ => false,
+        }
+    }
 }
 
 /// The `poll --json` object.
@@ -193,6 +208,11 @@ pub async fn poll_once(config: &Config, opts: &PollOptions) -> Result<PollSummar
         .iter()
         .map(Sink::resolve)
         .collect::<Result<Vec<_>, _>>()?;
+    // A dry run writes and sends nothing, so it may look beside `run`.
+    let _lock = match opts.dry_run {
+        true => None,
+        false => Some(crate::store::ProcessLock::acquire(&config.storage.path)?),
+    };
     let mut store = open_store(config, opts.dry_run)?;
     let matching = Arc::new(match_context(&mut store, config, !opts.dry_run)?);
     let store = Arc::new(Mutex::new(store));

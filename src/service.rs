@@ -28,7 +28,7 @@ use crate::metrics::Metrics;
 use crate::notify::Notifier;
 use crate::pipeline::Pipeline;
 use crate::poll::match_context;
-use crate::store::{Store, StoreError};
+use crate::store::{LockError, ProcessLock, Store, StoreError};
 use crate::stories::StoryError;
 
 /// The scheduler looks again at least this often.
@@ -41,6 +41,8 @@ pub enum ServiceError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
     Story(#[from] StoryError),
     #[error(transparent)]
     Sink(#[from] SinkError),
@@ -52,12 +54,39 @@ pub enum ServiceError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "database {path} is damaged ({}): restore the last backup (docs/deployment.md); \
+         `storywatch db check` lists the damage. Nothing was written",
+        problems.join("; ")
+    )]
+    Corrupt { path: String, problems: Vec<String> },
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
 }
 
+impl ServiceError {
+    /// See [`crate::poll::PollError::database_unusable`] (exit 3).
+    pub fn database_unusable(&self) -> bool {
+        match self {
+            ServiceError::Lock(LockError::InUse { .. }) | ServiceError::Corrupt { .. } => true,
+            ServiceError::Store(e) => e.database_unusable(),
+            ServiceError::Story(e) => e.database_unusable(),
+            _ => false,
+        }
+    }
+}
+
 /// Runs until SIGTERM or SIGINT. `path` is re-read on SIGHUP.
 pub async fn run(path: &Path, config: Config) -> Result<(), ServiceError> {
+    // Held until the process ends; a reload never moves the database.
+    let _lock = ProcessLock::acquire(&config.storage.path)?;
+    let problems = crate::store::quick_check(&config.storage.path)?;
+    if !problems.is_empty() {
+        return Err(ServiceError::Corrupt {
+            path: config.storage.path.display().to_string(),
+            problems,
+        });
+    }
     let notifier = Arc::new(Notifier::from_env());
     let metrics = Arc::new(Metrics::default());
     let stop = CancellationToken::new();

@@ -76,6 +76,13 @@ pub enum StoryError {
     Store(#[from] StoreError),
 }
 
+impl StoryError {
+    /// See [`StoreError::database_unusable`].
+    pub fn database_unusable(&self) -> bool {
+        matches!(self, StoryError::Store(e) if e.database_unusable())
+    }
+}
+
 pub struct Story {
     pub id: String,
     pub threshold: f64,

@@ -8,7 +8,7 @@ use super::answer::Outcome;
 use super::deliver::Deliverer;
 use super::sink::{Sink, SinkError};
 use crate::config::Config;
-use crate::store::{Store, StoreError};
+use crate::store::{LockError, ProcessLock, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpsError {
@@ -16,6 +16,8 @@ pub enum OpsError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Sink(#[from] SinkError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
     #[error("no alert with id {0:?}")]
     UnknownAlert(String),
     #[error("no sink named {0:?} in the config")]
@@ -25,6 +27,11 @@ pub enum OpsError {
 }
 
 impl OpsError {
+    /// See [`StoreError::database_unusable`] (exit 3).
+    pub fn database_unusable(&self) -> bool {
+        matches!(self, OpsError::Store(e) if e.database_unusable())
+    }
+
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
@@ -57,16 +64,26 @@ pub async fn retry(config: &Config, id: Option<&str>) -> Result<String, OpsError
         }
     }
     let n = store.retry_deliveries(id, Utc::now().timestamp())?;
+    let plural = if n == 1 { "y" } else { "ies" };
+    // Beside `run`, the service sends them: two senders would race.
+    let _lock = match ProcessLock::acquire(&config.storage.path) {
+        Ok(lock) => lock,
+        Err(LockError::InUse { pid, .. }) => {
+            return Ok(format!(
+                "requeued {n} deliver{plural}; the running storywatch{} sends {} within a minute\n",
+                pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+                if n == 1 { "it" } else { "them" }
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
     let d = deliverer(config, store, sinks)?;
     let r = d
         .drain(tokio::time::Instant::now() + config.delivery.drain)
         .await;
     Ok(format!(
-        "requeued {n} deliver{}; {} sent, {} failed, {} still queued\n",
-        if n == 1 { "y" } else { "ies" },
-        r.delivered,
-        r.failed,
-        r.pending
+        "requeued {n} deliver{plural}; {} sent, {} failed, {} still queued\n",
+        r.delivered, r.failed, r.pending
     ))
 }
 

@@ -107,3 +107,52 @@ pub fn check_config(c: &Config) -> String {
     }
     out
 }
+
+/// `db check`: the report, and whether the file is sound.
+pub fn db_check(c: &Config, json: bool) -> Result<(String, bool), super::CommandError> {
+    let r = crate::store::check(&c.storage.path)?;
+    let sound = r.problems.is_empty();
+    if json {
+        let line = serde_json::to_string(&r).unwrap_or_default();
+        return Ok((line + "\n", sound));
+    }
+    Ok((
+        describe_file(&r, if sound { "ok" } else { "DAMAGED" }),
+        sound,
+    ))
+}
+
+fn describe_file(r: &crate::store::CheckReport, verdict: &str) -> String {
+    let mut out = format!(
+        "{}: {verdict}\n  schema version {}{}\n  {} bytes, {} items, {} alerts, {} deliveries queued\n",
+        r.path,
+        r.schema_version,
+        if r.schema_version < r.current_version {
+            format!(" (this storywatch writes {}: migrated at the next poll or run)", r.current_version)
+        } else {
+            String::new()
+        },
+        r.bytes,
+        r.items,
+        r.alerts,
+        r.queued_deliveries,
+    );
+    for p in &r.problems {
+        out.push_str(&format!("  {}\n", crate::terminal::plain(p)));
+    }
+    if !r.problems.is_empty() {
+        out.push_str(
+            "  restore the last backup (docs/deployment.md) before storywatch writes to this file again\n",
+        );
+    }
+    out
+}
+
+/// `backup FILE`: the copy, checked, with what it holds.
+pub fn backup(c: &Config, to: &std::path::Path) -> Result<String, super::CommandError> {
+    let r = crate::store::backup(&c.storage.path, to).map_err(|e| match e {
+        crate::store::BackupError::Store(s) => super::CommandError::Store(s),
+        other => super::CommandError::Backup(other.to_string()),
+    })?;
+    Ok(describe_file(&r, "backup written and checked"))
+}

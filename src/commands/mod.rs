@@ -16,7 +16,7 @@ mod review;
 mod story;
 
 pub use alerts::alerts_list;
-pub use check::check_config;
+pub use check::{backup, check_config, db_check};
 pub use explain::{explain, extract, render_explanation};
 pub use items::{items, ItemQuery};
 pub use report::report;
@@ -41,6 +41,8 @@ pub enum CommandError {
     NotFound(String),
     #[error("{0}")]
     Usage(String),
+    #[error("{0}")]
+    Backup(String),
 }
 
 impl CommandError {
@@ -52,6 +54,15 @@ impl CommandError {
                 | CommandError::Usage(_)
                 | CommandError::Story(StoryError::Unknown(_))
         )
+    }
+
+    /// See [`StoreError::database_unusable`] (exit 3).
+    pub fn database_unusable(&self) -> bool {
+        match self {
+            CommandError::Store(e) => e.database_unusable(),
+            CommandError::Story(e) => e.database_unusable(),
+            _ => false,
+        }
     }
 }
 

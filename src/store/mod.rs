@@ -97,10 +97,48 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// SQLite says the file is damaged, or a column holds bytes that a healthy
+/// database of ours never holds (text that is not UTF-8).
+fn looks_corrupt(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    matches!(e.sqlite_error_code(), Some(DatabaseCorrupt | NotADatabase))
+        || matches!(e, rusqlite::Error::Utf8Error(..))
+}
+
+impl StoreError {
+    fn sqlite(&self) -> Option<&rusqlite::Error> {
+        match self {
+            StoreError::Open { source, .. }
+            | StoreError::Migration { source, .. }
+            | StoreError::Write { source, .. }
+            | StoreError::Sqlite(source) => Some(source),
+            _ => None,
+        }
+    }
+
+    /// The database cannot be used as it is: another process holds it
+    /// locked, it is corrupt, or a newer storywatch wrote it (exit code 3).
+    pub fn database_unusable(&self) -> bool {
+        use rusqlite::ErrorCode::*;
+        if matches!(self, StoreError::SchemaTooNew { .. }) {
+            return true;
+        }
+        self.sqlite().is_some_and(|e| {
+            looks_corrupt(e) || matches!(e.sqlite_error_code(), Some(DatabaseBusy | DatabaseLocked))
+        })
+    }
+}
+
 /// SQLite's message, with what it means for an operator where SQLite's own
 /// words ("disk I/O error") leave the cause open.
 pub(crate) fn explain(e: &rusqlite::Error) -> String {
     use rusqlite::ErrorCode::*;
+    if looks_corrupt(e) {
+        return format!(
+            "{e} (the database is corrupt: `storywatch db check` tells what is damaged; \
+             restore the last backup, see docs/deployment.md)"
+        );
+    }
     let hint = match e.sqlite_error_code() {
         Some(DatabaseBusy | DatabaseLocked) => {
             "another process holds it locked; storywatch waited 5s and tries again at the next poll"
@@ -122,6 +160,8 @@ mod bands;
 mod corpus;
 mod feeds;
 mod items;
+mod lock;
+mod maintenance;
 mod outbox;
 mod pages;
 mod reports;
@@ -132,6 +172,8 @@ use band_filter::BandFilter;
 pub use feeds::{FeedState, PollRecord, PollStatus};
 use items::stored_under_other_keys;
 pub use items::{DuplicateOf, ItemFilter, NearMiss, StoredItem};
+pub use lock::{lock_path, LockError, ProcessLock};
+pub use maintenance::{backup, check, quick_check, BackupError, CheckReport};
 pub use outbox::{AttemptResult, Delivery, DeliveryState, PausedSink};
 pub use pages::StoredPage;
 pub use stories::{EmergedName, Feedback, MatchRow, RemovedStory, StoredArticle};

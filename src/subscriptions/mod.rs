@@ -41,6 +41,11 @@ impl FeedsError {
     pub fn is_usage(&self) -> bool {
         !matches!(self, FeedsError::Store(_) | FeedsError::Fetch { .. })
     }
+
+    /// See [`StoreError::database_unusable`] (exit 3).
+    pub fn database_unusable(&self) -> bool {
+        matches!(self, FeedsError::Store(e) if e.database_unusable())
+    }
 }
 
 /// `feeds list`: status, last success, next poll, error streak per feed.

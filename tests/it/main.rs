@@ -7,6 +7,7 @@ mod article_eval;
 mod cli;
 mod commands;
 mod crash;
+mod database;
 mod delivery;
 mod email;
 mod eval_matching;

@@ -168,6 +168,7 @@ fn a_locked_database_fails_clearly_and_writes_resume_when_released() {
     holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
     let m = poll(&s);
     assert_store_error(&m, &s, "locked");
+    assert_eq!(m.code, Some(3), "the code for an unusable database");
     assert_eq!(items(&s.db), before);
 
     holder.execute_batch("COMMIT").unwrap();
