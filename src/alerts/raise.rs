@@ -160,10 +160,10 @@ impl StoriesSaid {
     }
 }
 
-/// A `followup` or `update` alert for a matched item of the database
-/// `instance`.
+/// A `followup` or `update` alert for a matched item, with an id of the
+/// database `tx` writes.
 pub fn match_alert(
-    instance: &str,
+    tx: &StoreTx<'_>,
     kind: AlertKind,
     story: &Story,
     item: &StoredItem,
@@ -175,7 +175,7 @@ pub fn match_alert(
     // The row id with the GUID: a row id freed by pruning and used again
     // belongs to another item, with another GUID.
     let subject = format!("item:{}:{}", item.id, item.guid);
-    let id = payload::alert_id(instance, &story.id, kind, &subject);
+    let id = payload::alert_id(tx.instance(), &story.id, kind, &subject);
     let p = AlertPayload {
         kind_of_payload: payload::ALERT_TYPE.to_string(),
         id: id.clone(),

@@ -271,16 +271,7 @@ pub fn match_drafted(
                     if raise::queue_alert(
                         tx,
                         &ctx.sinks,
-                        &raise::match_alert(
-                            tx.instance(),
-                            kind,
-                            story,
-                            item,
-                            &ex,
-                            cluster,
-                            novelty,
-                            now,
-                        ),
+                        &raise::match_alert(tx, kind, story, item, &ex, cluster, novelty, now),
                         now,
                     )? {
                         out.counts.alerts += 1;
