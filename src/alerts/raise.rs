@@ -161,7 +161,8 @@ impl StoriesSaid {
 }
 
 /// A `followup` or `update` alert for a matched item, with an id of the
-/// database `tx` writes.
+/// database `tx` writes. Each argument is one part of the payload.
+#[allow(clippy::too_many_arguments)]
 pub fn match_alert(
     tx: &StoreTx<'_>,
     kind: AlertKind,
