@@ -97,8 +97,10 @@ impl Deliverer {
         &self.sinks
     }
 
-    /// Delivers until nothing is due before `deadline` (or it passes):
-    /// what `storywatch poll` does before it exits. Rows left stay queued.
+    /// Delivers until nothing is due before `deadline`, and starts no send
+    /// after it: what `storywatch poll` does before it exits. A send under
+    /// way at the deadline ends within `[delivery] timeout`. Rows left stay
+    /// queued.
     pub async fn drain(&self, deadline: tokio::time::Instant) -> DrainReport {
         let mut report = DrainReport::default();
         let rounds = self.sinks.iter().map(|s| self.drain_sink(s, deadline));
@@ -113,6 +115,9 @@ impl Deliverer {
     async fn drain_sink(&self, sink: &Sink, deadline: tokio::time::Instant) -> DrainReport {
         let mut report = DrainReport::default();
         loop {
+            if tokio::time::Instant::now() >= deadline {
+                break;
+            }
             let now = Utc::now().timestamp_millis();
             let until = match self.round(sink, &mut report).await {
                 Round::Sent => continue,

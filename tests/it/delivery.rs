@@ -635,3 +635,32 @@ fn a_recreated_database_never_gives_a_delivered_id_to_another_alert() {
         .collect();
     assert_eq!(sent.len(), 6, "six alerts, six webhook ids");
 }
+
+#[test]
+fn a_poll_starts_no_delivery_after_its_drain_time() {
+    let feed = feed_server();
+    // Each answer takes 1.2 s: with a 2 s drain, sends start at 0 s and
+    // 1.2 s, and the third would start at 2.4 s, past the deadline.
+    let hook = TestServer::start(|_| {
+        std::thread::sleep(Duration::from_millis(1200));
+        Response::new(204, "")
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("reference.txt"), REFERENCE).unwrap();
+    let cfg = dir.path().join("storywatch.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[delivery]\ndrain = \"2s\"\ntimeout = \"5s\"\n\n\
+             [[story]]\nid = \"talks\"\narticle = \"reference.txt\"\n\n\
+             [[feed]]\nname = \"news\"\nurl = \"{}\"\n\n{}",
+            feed.url("/rss"),
+            webhook(&hook.url("/hook"))
+        ),
+    )
+    .unwrap();
+    let j = poll_json(&run_env(&cfg, &["poll", "--json"]));
+    assert_eq!(j["delivered"], 2, "{j}");
+    assert_eq!(j["deliveries_pending"], 1, "{j}");
+    assert_eq!(hook.requests_to("/hook").len(), 2);
+}
