@@ -49,6 +49,9 @@ impl HealthState {
         if age > self.tick_limit.as_secs() as i64 {
             return Err(format!("scheduler loop last ran {age}s ago"));
         }
+        if let Some(failed) = self.metrics.failures.recent(Utc::now().timestamp()) {
+            return Err(failed);
+        }
         let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
         store
             .write(false, |_| Ok(()))

@@ -37,6 +37,7 @@ pub mod service;
 pub mod store;
 pub mod stories;
 pub mod subscriptions;
+pub mod supervise;
 pub mod telemetry;
 pub mod terminal;
 pub mod tls;

@@ -51,6 +51,11 @@ struct AlertLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TaskLabels {
+    task: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DeliveryLabels {
     sink: String,
     outcome: String,
@@ -72,6 +77,9 @@ pub struct Metrics {
     feeds: Gauge,
     feeds_paused: Gauge,
     sinks_paused: Gauge,
+    task_failures: Family<TaskLabels, Counter>,
+    /// The last failed task, for `/healthz`.
+    pub failures: crate::supervise::Failures,
 }
 
 /// Values read from the store at scrape time.
@@ -100,6 +108,8 @@ impl Default for Metrics {
             feeds: Gauge::default(),
             feeds_paused: Gauge::default(),
             sinks_paused: Gauge::default(),
+            task_failures: Family::default(),
+            failures: Default::default(),
         };
         let mut r = Registry::with_prefix("storywatch");
         r.register("polls", "Feed polls by result", m.polls.clone());
@@ -153,6 +163,11 @@ impl Default for Metrics {
             "sinks_paused",
             "Sinks paused because the receiver is gone",
             m.sinks_paused.clone(),
+        );
+        r.register(
+            "task_failures",
+            "Poll tasks and delivery workers that panicked or ended early (restarted)",
+            m.task_failures.clone(),
         );
         for kind in ITEM_KINDS {
             m.items
@@ -226,6 +241,20 @@ impl Metrics {
                 outcome: outcome.into(),
             })
             .inc_by(n as u64);
+    }
+
+    /// A supervised task failed (see `supervise`): logged, counted, and
+    /// remembered for `/healthz`.
+    pub fn task_failed(&self, task: &str, why: &str) {
+        tracing::error!(
+            task,
+            why,
+            "task failed; the work goes on without it until it restarts"
+        );
+        self.task_failures
+            .get_or_create(&TaskLabels { task: task.into() })
+            .inc();
+        self.failures.record(task, why);
     }
 
     /// Every series, with the gauges set to what the store says now.

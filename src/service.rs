@@ -267,6 +267,8 @@ async fn generation_run(
     let slots = Arc::new(Semaphore::new(config.poll.concurrency.get()));
     let mut polls: JoinSet<String> = JoinSet::new();
     let mut in_flight: HashSet<String> = HashSet::new();
+    // Which feed each poll task polls: a task that panics returns no name.
+    let mut feed_of: std::collections::HashMap<tokio::task::Id, String> = Default::default();
     let mut last_prune = tokio::time::Instant::now() - PRUNE_EVERY;
     loop {
         state.tick();
@@ -296,7 +298,8 @@ async fn generation_run(
             in_flight.insert(feed.name.clone());
             let feed = feed.clone();
             let (pipeline, slots, wake) = (pipeline.clone(), slots.clone(), wake.clone());
-            polls.spawn(async move {
+            let name = feed.name.clone();
+            let task = polls.spawn(async move {
                 let _slot = slots.acquire_owned().await;
                 // Boxed as in `poll_once`: tasks waiting for a slot stay small.
                 let report = Box::pin(pipeline.poll_feed(&feed)).await;
@@ -305,6 +308,7 @@ async fn generation_run(
                 }
                 feed.name
             });
+            feed_of.insert(task.id(), name);
         }
         let pending = {
             let s = store.lock().unwrap_or_else(|p| p.into_inner());
@@ -335,9 +339,26 @@ async fn generation_run(
             .min(tick_every);
         tokio::select! {
             _ = cancel.cancelled() => break,
-            Some(done) = polls.join_next() => {
-                if let Ok(name) = done {
-                    in_flight.remove(&name);
+            Some(done) = polls.join_next_with_id() => {
+                match done {
+                    Ok((id, name)) => {
+                        feed_of.remove(&id);
+                        in_flight.remove(&name);
+                    }
+                    Err(e) => {
+                        let Some(name) = feed_of.remove(&e.id()) else { continue };
+                        in_flight.remove(&name);
+                        if e.is_cancelled() {
+                            continue;
+                        }
+                        let why = crate::supervise::why(e);
+                        metrics.task_failed(&format!("poll:{name}"), &why);
+                        // A failed poll: the feed backs off (and is paused
+                        // if it keeps failing), never polled in a loop.
+                        if let Some(feed) = config.feed(&name) {
+                            let _ = pipeline.record_crash(feed, &why).await;
+                        }
+                    }
                 }
             }
             _ = tokio::time::sleep(wait) => {}

@@ -136,14 +136,41 @@ impl Deliverer {
     }
 
     /// Runs until cancelled: every sink in its own task, sleeping until its
-    /// next row is due or new rows are queued.
+    /// next row is due or new rows are queued. A sink's task that panics or
+    /// ends early is reported (`supervise`) and started again.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
         let mut tasks = tokio::task::JoinSet::new();
+        let mut sink_of = std::collections::HashMap::new();
         for i in 0..self.sinks.len() {
-            let (me, cancel) = (self.clone(), cancel.clone());
-            tasks.spawn(async move { me.run_sink(i, cancel).await });
+            let (me, c) = (self.clone(), cancel.clone());
+            let task = tasks.spawn(async move { me.run_sink(i, c).await });
+            sink_of.insert(task.id(), i);
         }
-        while tasks.join_next().await.is_some() {}
+        while let Some(done) = tasks.join_next_with_id().await {
+            let (id, why) = match done {
+                Ok((id, ())) => (id, "ended while the service runs".to_string()),
+                Err(e) => (e.id(), crate::supervise::why(e)),
+            };
+            let Some(i) = sink_of.remove(&id) else {
+                continue;
+            };
+            if cancel.is_cancelled() {
+                continue;
+            }
+            let task = format!("delivery:{}", self.sinks[i].cfg.name);
+            match &self.metrics {
+                Some(m) => m.task_failed(&task, &why),
+                None => tracing::error!(task, why, "task failed"),
+            }
+            let (me, c) = (self.clone(), cancel.clone());
+            let task = tasks.spawn(async move {
+                tokio::select! {
+                    _ = c.cancelled() => {}
+                    _ = tokio::time::sleep(crate::supervise::RESTART_DELAY) => me.run_sink(i, c).await,
+                }
+            });
+            sink_of.insert(task.id(), i);
+        }
     }
 
     async fn run_sink(&self, i: usize, cancel: CancellationToken) {

@@ -11,6 +11,12 @@ use crate::feeds::fetch::Validators;
 use crate::store::{PollRecord, PollStatus, StoreError, StoreTx};
 
 impl Pipeline {
+    /// A poll of `feed` that ended in a panic counts as a failed poll.
+    pub async fn record_crash(&self, feed: &FeedConfig, why: &str) -> Result<(), FeedError> {
+        self.record_failure(feed, format!("internal error: {why}"), None, None)
+            .await
+    }
+
     pub(super) async fn record_failure(
         &self,
         feed: &FeedConfig,

@@ -524,3 +524,57 @@ fn unit_files_pass_systemd_analyze() {
         assert!(level <= 1.5, "{unit}: exposure {level}");
     }
 }
+
+#[test]
+fn with_stderr_closed_every_feed_and_sink_keeps_working() {
+    let failing_hits = Arc::new(AtomicUsize::new(0));
+    let f = failing_hits.clone();
+    let failing = TestServer::start(move |_| {
+        f.fetch_add(1, Ordering::SeqCst);
+        Response::new(500, "down")
+    });
+    let body = three_followups();
+    let news = TestServer::start(move |_| Response::new(200, body.clone()));
+    let hook_hits = Arc::new(AtomicUsize::new(0));
+    let h = hook_hits.clone();
+    let hook = TestServer::start(move |_| {
+        h.fetch_add(1, Ordering::SeqCst);
+        Response::new(204, "")
+    });
+    let port = free_port();
+    let s = setup(&format!(
+        "[service]\nlisten = \"127.0.0.1:{port}\"\n\n\
+         [poll]\ninterval = \"1s\"\nmin_interval = \"1s\"\n\n\
+         [[feed]]\nname = \"failing\"\nurl = \"{}\"\n\n[[feed]]\nname = \"news\"\nurl = \"{}\"\n\n\
+         [[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nsecret_env = \"SW_TEST_SECRET\"\n",
+        failing.url("/rss"),
+        news.url("/rss"),
+        hook.url("/hook")
+    ));
+    // Every log line (a WARN for each failed poll) meets a closed pipe.
+    let mut child = common::storywatch()
+        .env(
+            "SW_TEST_SECRET",
+            "whsec_c3Rvcnl3YXRjaC10ZXN0LXNlY3JldC1rZXk=",
+        )
+        .arg("--config")
+        .arg(&s.cfg)
+        .args(["--log-level", "debug", "run"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    wait_until("three failed polls", Duration::from_secs(30), || {
+        failing_hits.load(Ordering::SeqCst) >= 3
+    });
+    wait_until("three deliveries", Duration::from_secs(30), || {
+        hook_hits.load(Ordering::SeqCst) >= 3
+    });
+    assert!(child.try_wait().unwrap().is_none(), "run exited");
+    let (status, body) = http_get(port, "/healthz");
+    assert_eq!(status, 200, "{body}");
+    signal(&child, "TERM");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
