@@ -65,7 +65,7 @@ mod tests {
             .build()
             .unwrap();
         let e = rt
-            .block_on(tokio::spawn(async { panic!("boom {}", 1) }))
+            .block_on(async { tokio::spawn(async { panic!("boom {}", 1) }).await })
             .unwrap_err();
         let failures = Failures::default();
         assert!(failures.recent(Utc::now().timestamp()).is_none());
