@@ -227,11 +227,11 @@ pub async fn fetch_page(
         page.error = Some("no article text on the page".into());
     }
     page.canonical_url = a.canonical_url;
-    page.title = a.title;
+    page.title = a.title.map(|t| crate::terminal::plain(&t).into_owned());
     page.published_at = a.published.map(|p| p.timestamp());
     page.authors = a.authors;
     page.language = a.language;
-    page.text = a.text;
+    page.text = crate::terminal::text(&a.text).into_owned();
     page.method = Some(a.method.as_str().to_string());
     page
 }

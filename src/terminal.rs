@@ -1,7 +1,7 @@
-//! Feed text on a terminal: a title may carry escape sequences or bidi
-//! overrides that would rewrite what the listing shows around it, so
-//! listings print it with control characters turned into spaces and
-//! direction overrides dropped.
+//! Feed text wherever it is shown: a title may carry escape sequences or
+//! bidi overrides that would rewrite what a terminal, a chat message or a
+//! mail shows around it. Items are stored with them removed ([`text`]), and
+//! listings print every stored or received text through [`plain`] as well.
 
 use std::borrow::Cow;
 
@@ -23,6 +23,21 @@ pub fn plain(s: &str) -> Cow<'_, str> {
     )
 }
 
+/// `s` with bidi controls dropped and control characters other than line
+/// breaks and tabs turned into spaces: what an item's text keeps.
+pub fn text(s: &str) -> Cow<'_, str> {
+    let bad = |c: char| is_bidi_control(c) || (c.is_control() && c != '\n' && c != '\t');
+    if !s.chars().any(bad) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .filter(|c| !is_bidi_control(*c))
+            .map(|c| if bad(c) { ' ' } else { c })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,5 +51,6 @@ mod tests {
             plain("evil\u{202E}txt.exe\u{2066}x\u{2069}"),
             "eviltxt.exex"
         );
+        assert_eq!(text("a\u{1b}[31mb\n\tc\u{202E}d"), "a [31mb\n\tcd");
     }
 }

@@ -461,7 +461,8 @@ impl Deliverer {
                 let text = read_some(resp, 4096).await;
                 let outcome = classify(sink.cfg.kind, status, &headers, &text);
                 let error = (!matches!(outcome, Outcome::Delivered)).then(|| {
-                    let t: String = text.chars().take(200).collect();
+                    // A receiver's words reach `alerts list`: no escapes.
+                    let t: String = crate::terminal::plain(&text).chars().take(200).collect();
                     format!(
                         "HTTP {status}{}",
                         if t.trim().is_empty() {

@@ -50,7 +50,7 @@ pub fn alerts_list(
             );
             continue;
         };
-        let title = p.item.as_ref().map(|i| i.title.as_str()).unwrap_or("");
+        let title = crate::terminal::plain(p.item.as_ref().map(|i| i.title.as_str()).unwrap_or(""));
         let item = a.item_id.map(|i| format!("  item {i}")).unwrap_or_default();
         let _ = writeln!(
             out,
@@ -72,7 +72,7 @@ pub fn alerts_list(
                     if d.state != "delivered" && d.attempts > 0 {
                         s.push_str(&format!(" after {} attempt(s)", d.attempts));
                         if let Some(e) = &d.last_error {
-                            s.push_str(&format!(" ({e})"));
+                            s.push_str(&format!(" ({})", crate::terminal::plain(e)));
                         }
                     }
                     if d.state == "pending" {
@@ -97,7 +97,11 @@ pub fn alerts_list(
                 }
             }
             _ => {
-                let _ = writeln!(out, "    why: {}", p.matched.names().join(", "));
+                let _ = writeln!(
+                    out,
+                    "    why: {}",
+                    crate::terminal::plain(&p.matched.names().join(", "))
+                );
                 if let Some(n) = &p.novelty {
                     let _ = writeln!(out, "    {}", crate::terminal::plain(&n.line()));
                     for s in &n.sentences {

@@ -57,7 +57,7 @@ pub fn normalize_entry(
         .as_ref()
         .map(|t| one_line(&html_to_text(&t.content)))
         .unwrap_or_default();
-    let text = entry_text(entry);
+    let text = crate::terminal::text(&entry_text(entry)).into_owned();
     let link = pick_link(entry, base);
     if title.is_empty() && text.is_empty() && link.is_none() && entry.id.trim().is_empty() {
         return None;
@@ -168,8 +168,12 @@ fn derived_id(link: Option<&str>, title: &str, text: &str) -> String {
     id
 }
 
+/// One line of feed text: no control or bidi characters, single spaces.
 fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::terminal::plain(s)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]

@@ -664,3 +664,44 @@ fn a_poll_starts_no_delivery_after_its_drain_time() {
     assert_eq!(j["deliveries_pending"], 1, "{j}");
     assert_eq!(hook.requests_to("/hook").len(), 2);
 }
+
+#[test]
+fn bidi_overrides_and_control_characters_reach_no_output() {
+    let now = now_rfc2822();
+    let feed_body = rss(&[item(
+        "b1",
+        "Witkoff \u{202E}sdrawkcab\u{202C} to return to Russia\u{9b}2J next week, Kremlin says \u{2066}x\u{2069}",
+        "Dmitry Peskov said Steve Witkoff would return to Russia next week \u{202E}to meet\u{202C} Vladimir Putin again on a Ukraine ceasefire.\u{9b}31m",
+        &now,
+    )]);
+    let feed = TestServer::start(move |_| Response::new(200, feed_body.clone()));
+    let hook = TestServer::start(|_| Response::new(500, "\u{1b}[2J\u{202E}receiver down"));
+    let sinks = format!(
+        "[[sink]]\nname = \"out\"\nkind = \"stdout\"\n\n{}",
+        webhook(&hook.url("/hook"))
+    );
+    let s = setup(&feed.url("/rss"), &sinks);
+    let cfg = std::fs::read_to_string(&s.cfg)
+        .unwrap()
+        .replace("drain = \"15s\"", "drain = \"1s\"");
+    std::fs::write(&s.cfg, cfg).unwrap();
+    let out = run_env(&s.cfg, &["poll"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let webhook_body = String::from_utf8_lossy(&hook.requests_to("/hook")[0].body).into_owned();
+    let listing = stdout(&run(&s.cfg, &["alerts", "list"]));
+    assert!(listing.contains("receiver down"), "{listing}");
+    let explained = stdout(&run(&s.cfg, &["explain", "http://news.example/b1"]));
+    for (what, text) in [
+        ("stdout sink", stdout(&out)),
+        ("webhook", webhook_body),
+        ("alerts list", listing),
+        ("explain", explained),
+    ] {
+        assert!(text.contains("Witkoff"), "{what}: {text}");
+        for bad in [
+            '\u{202E}', '\u{202C}', '\u{2066}', '\u{2069}', '\u{9b}', '\u{1b}',
+        ] {
+            assert!(!text.contains(bad), "{what} has {:?}: {text}", bad);
+        }
+    }
+}
