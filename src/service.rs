@@ -327,7 +327,7 @@ async fn generation_run(
         ));
         if last_prune.elapsed() >= PRUNE_EVERY {
             last_prune = tokio::time::Instant::now();
-            prune(&pipeline, &store, config.storage.keep).await;
+            prune(&pipeline, &store, config.storage.keep, config.dedup.window).await;
             match pipeline.check_silent_feeds(&config.feeds).await {
                 Ok(0) => {}
                 Ok(_) => wake.notify_waiters(),
@@ -395,25 +395,32 @@ async fn generation_run(
     Ok(())
 }
 
-/// Retention: items that never matched, older than `keep`, and index rows
-/// past the dedup window.
-async fn prune(pipeline: &Pipeline, store: &Arc<Mutex<Store>>, keep: Duration) {
+/// Retention: items that never matched, older than `keep`; index rows past
+/// the dedup window; finished outbox rows older than `keep` and the window
+/// (a copy within the window asks whether its cluster's alert was sent).
+async fn prune(pipeline: &Pipeline, store: &Arc<Mutex<Store>>, keep: Duration, window: Duration) {
     if let Err(e) = pipeline.prune().await {
         tracing::warn!(error = %e, "cannot prune the near-duplicate index");
     }
-    let before = Utc::now().timestamp() - keep.as_secs() as i64;
+    let now = Utc::now().timestamp();
+    let before = now - keep.as_secs() as i64;
+    let sent_before = now - keep.max(window).as_secs() as i64;
     let store = store.clone();
     let pruned = tokio::task::spawn_blocking(move || {
-        store
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .prune_items(before)
+        let mut s = store.lock().unwrap_or_else(|p| p.into_inner());
+        Ok::<_, StoreError>((s.prune_items(before)?, s.prune_deliveries(sent_before)?))
     })
     .await;
     match pruned {
-        Ok(Ok(0)) => {}
-        Ok(Ok(n)) => tracing::info!(items = n, "pruned items that never matched"),
-        Ok(Err(e)) => tracing::warn!(error = %e, "cannot prune old items"),
+        Ok(Ok((0, 0))) => {}
+        Ok(Ok((items, deliveries))) => {
+            tracing::info!(
+                items,
+                deliveries,
+                "pruned items that never matched and finished deliveries"
+            )
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot prune old items and deliveries"),
         Err(e) => tracing::warn!(error = %e, "prune task failed"),
     }
 }

@@ -249,6 +249,19 @@ impl Store {
             .query_row([now], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?)
     }
 
+    /// Deletes outbox rows that are finished (delivered, refused for good,
+    /// given up) and were last touched before `before`; pending rows stay
+    /// whatever their age. The alerts themselves stay.
+    pub fn prune_deliveries(&mut self, before: i64) -> Result<usize> {
+        self.write(true, |tx| {
+            Ok(tx.tx.execute(
+                "DELETE FROM outbox WHERE state IN ('delivered', 'failed', 'dead')
+                   AND coalesce(delivered_at, last_attempt_at, queued_at) < ?1",
+                [before],
+            )?)
+        })
+    }
+
     /// Rows per state, for summaries.
     pub fn outbox_counts(&self) -> Result<Vec<(String, u64)>> {
         let mut stmt = self

@@ -85,6 +85,60 @@ fn processes_opening_a_new_file_at_once_migrate_it_once() {
 }
 
 #[test]
+fn finished_deliveries_are_pruned_and_pending_ones_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("p.db")).unwrap();
+    let alert = |id: &str| StoredAlert {
+        id: id.into(),
+        story: "s".into(),
+        kind: crate::alerts::AlertKind::Followup,
+        item_id: None,
+        score: None,
+        created_at: 100,
+        payload: "{}".into(),
+    };
+    store
+        .write(true, |tx| {
+            for id in ["old-sent", "old-pending", "new-sent"] {
+                tx.insert_alert(&alert(id))?;
+                tx.enqueue(id, "hook", 100, 100)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let rows: Vec<(i64, String)> = store
+        .conn
+        .prepare("SELECT id, alert_id FROM outbox")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    for (row, id) in &rows {
+        let at = if id == "new-sent" { 5_000 } else { 200 };
+        if id != "old-pending" {
+            store
+                .record_attempt(*row, &AttemptResult::Delivered, Some(200), None, at)
+                .unwrap();
+        }
+    }
+    assert_eq!(store.prune_deliveries(1_000).unwrap(), 1);
+    let left: Vec<String> = store
+        .conn
+        .prepare("SELECT alert_id FROM outbox ORDER BY alert_id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(left, ["new-sent", "old-pending"]);
+    assert!(
+        store.alert_exists("old-sent").unwrap(),
+        "the alert itself stays"
+    );
+}
+
+#[test]
 fn every_database_has_its_own_instance_id() {
     let dir = tempfile::tempdir().unwrap();
     let a = Store::open(&dir.path().join("a.db")).unwrap();
