@@ -314,6 +314,12 @@ impl Store {
 
     fn init(conn: Connection, label: String) -> Result<Store> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // A newer storywatch's file is refused before anything below
+        // (vacuum mode, WAL) writes to it.
+        known_schema(
+            conn.pragma_query_value(None, "user_version", |r| r.get(0))?,
+            &label,
+        )?;
         // Every statement of the hot path stays prepared: the default cache
         // of 16 was smaller than one feed's transaction uses, so statements
         // were compiled again for every item.

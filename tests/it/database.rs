@@ -173,9 +173,8 @@ fn a_damaged_database_is_named_and_not_written() {
         err.contains("news.db is damaged") && err.contains("Nothing was written"),
         "{err}"
     );
-    assert_eq!(
-        std::fs::read(&s.db).unwrap(),
-        before,
+    assert!(
+        std::fs::read(&s.db).unwrap() == before,
         "run wrote to a damaged file"
     );
 }

@@ -21,3 +21,4 @@ mod service;
 mod store_faults;
 mod stories_cli;
 mod tls;
+mod upgrade;
