@@ -51,6 +51,11 @@ struct AlertLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FeedLabels {
+    feed: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TaskLabels {
     task: String,
 }
@@ -78,6 +83,7 @@ pub struct Metrics {
     feeds_paused: Gauge,
     sinks_paused: Gauge,
     task_failures: Family<TaskLabels, Counter>,
+    entries_dropped: Family<FeedLabels, Counter>,
     /// The last failed task, for `/healthz`.
     pub failures: crate::supervise::Failures,
 }
@@ -109,6 +115,7 @@ impl Default for Metrics {
             feeds_paused: Gauge::default(),
             sinks_paused: Gauge::default(),
             task_failures: Family::default(),
+            entries_dropped: Family::default(),
             failures: Default::default(),
         };
         let mut r = Registry::with_prefix("storywatch");
@@ -168,6 +175,11 @@ impl Default for Metrics {
             "task_failures",
             "Poll tasks and delivery workers that panicked or ended early (restarted)",
             m.task_failures.clone(),
+        );
+        r.register(
+            "entries_dropped",
+            "Feed entries left unread past [poll] max_entries (the oldest)",
+            m.entries_dropped.clone(),
         );
         for kind in ITEM_KINDS {
             m.items
@@ -241,6 +253,15 @@ impl Metrics {
                 outcome: outcome.into(),
             })
             .inc_by(n as u64);
+    }
+
+    /// A poll of `feed` read its newest entries and left `n` out; true the
+    /// first time this process saw the feed over the cap (log it once).
+    pub fn entries_dropped(&self, feed: &str, n: usize) -> bool {
+        let c = self
+            .entries_dropped
+            .get_or_create(&FeedLabels { feed: feed.into() });
+        c.inc_by(n as u64) == 0
     }
 
     /// A supervised task failed (see `supervise`): logged, counted, and

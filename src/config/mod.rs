@@ -59,6 +59,9 @@ pub const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_INTERVAL: Duration = Duration::from_secs(24 * 3600);
 /// Consecutive failures after which a feed is paused.
 pub const DEFAULT_DISABLE_AFTER: u32 = 50;
+/// Entries a poll reads of one feed: far more than news feeds carry (10 to
+/// 100), few enough that a feed of 100,000 entries polls in bounded memory.
+pub const DEFAULT_MAX_ENTRIES: usize = 1000;
 /// A feed failing this long raises a `feed_health` alert.
 pub const DEFAULT_ALERT_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// SQLite's page cache for polling: SQLite's own default. Larger caches
@@ -182,6 +185,8 @@ pub struct PollConfig {
     pub max_interval: Duration,
     pub disable_after: u32,
     pub alert_after: Duration,
+    /// Entries read per poll of a feed: the newest, the rest dropped.
+    pub max_entries: usize,
     /// `[fetch] allow_private`: article links may lead to loopback, private,
     /// link-local and other non-public addresses (an intranet).
     pub allow_private: bool,

@@ -137,6 +137,7 @@ pub(super) struct RawPoll {
     pub(super) max_interval: Option<Spanned<String>>,
     pub(super) disable_after: Option<Spanned<i64>>,
     pub(super) alert_after: Option<Spanned<String>>,
+    pub(super) max_entries: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

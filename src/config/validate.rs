@@ -467,6 +467,7 @@ impl Validator<'_> {
             .alert_after
             .map(|a| self.duration(&a, MIN_INTERVAL))
             .unwrap_or(DEFAULT_ALERT_AFTER);
+        let max_entries = self.count(raw.max_entries, DEFAULT_MAX_ENTRIES, 1_000_000);
         PollConfig {
             interval,
             concurrency: NonZeroUsize::new(concurrency).expect("count() is at least 1"),
@@ -478,6 +479,7 @@ impl Validator<'_> {
             max_interval,
             disable_after,
             alert_after,
+            max_entries,
             allow_private: false,
             allow_hosts: Vec::new(),
         }

@@ -1,6 +1,7 @@
 //! Getting feeds in: fetch (conditional GET, limits) → charset → repair →
 //! parse (feed-rs) → normalise into [`normalize::Item`]s.
 
+pub mod cap;
 pub mod charset;
 pub mod dates;
 pub mod discover;

@@ -35,6 +35,8 @@ pub struct Parsed {
     pub feed: Feed,
     pub encoding: &'static encoding_rs::Encoding,
     pub repaired: bool,
+    /// Entries left out past `max_entries` (the oldest).
+    pub dropped: usize,
 }
 
 /// Runs the XML parser, turning a panic inside it into an error: feeds are
@@ -52,6 +54,17 @@ pub fn parse_feed(
     bytes: &[u8],
     content_type: Option<&str>,
     base: &Url,
+) -> Result<Parsed, ParseError> {
+    parse_feed_capped(bytes, content_type, base, usize::MAX)
+}
+
+/// As [`parse_feed`], reading at most the newest `max_entries` entries
+/// (see [`cap`](super::cap)).
+pub fn parse_feed_capped(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    base: &Url,
+    max_entries: usize,
 ) -> Result<Parsed, ParseError> {
     let http_charset = content_type.and_then(charset::charset_from_content_type);
     let decoded = charset::decode(bytes, http_charset);
@@ -72,6 +85,11 @@ pub fn parse_feed(
     };
     let first = text.chars().next().unwrap_or(' ');
     if first == '{' || first == '[' {
+        let capped = super::cap::cap_json(text, max_entries);
+        let (text, dropped) = match &capped {
+            Some((t, n)) => (t.as_str(), *n),
+            None => (text, 0),
+        };
         let feed = parser().parse(text.as_bytes()).map_err(|e| match e {
             ParseFeedError::JsonSerde(e) => ParseError::Json(e.to_string()),
             ParseFeedError::JsonUnsupportedVersion(v) if v.contains("jsonfeed.org/version/") => {
@@ -97,6 +115,7 @@ pub fn parse_feed(
             feed,
             encoding: decoded.encoding,
             repaired: false,
+            dropped,
         });
     }
     if first != '<' {
@@ -108,10 +127,23 @@ pub fn parse_feed(
         return Err(ParseError::Html);
     }
     let prepared = repair::prepare(text);
-    let (feed, repaired) = match guarded(|| parser().parse(prepared.as_bytes()))? {
+    let mut dropped = 0;
+    // The cap applies to what the parser reads, before and after a repair.
+    fn capped<'a>(doc: &'a str, max: usize, dropped: &mut usize) -> std::borrow::Cow<'a, str> {
+        match super::cap::cap_xml(doc, max) {
+            Some((t, n)) => {
+                *dropped = n;
+                std::borrow::Cow::Owned(t)
+            }
+            None => std::borrow::Cow::Borrowed(doc),
+        }
+    }
+    let first_try = capped(&prepared, max_entries, &mut dropped);
+    let (feed, repaired) = match guarded(|| parser().parse(first_try.as_bytes()))? {
         Ok(feed) => (feed, false),
         Err(strict) => {
             let (fixed, repairs) = repair::repair(&prepared);
+            let fixed = capped(&fixed, max_entries, &mut dropped).into_owned();
             let retry = repairs
                 .any()
                 .then(|| guarded(|| parser().parse(fixed.as_bytes())).ok()?.ok())
@@ -146,6 +178,7 @@ pub fn parse_feed(
         feed,
         encoding: decoded.encoding,
         repaired,
+        dropped,
     })
 }
 

@@ -22,7 +22,7 @@ use crate::alerts::RaisedAlert;
 use crate::config::{FeedConfig, FullText, PollConfig};
 use crate::feeds::fetch::{Body, FetchError, Fetched, Fetcher, Validators};
 use crate::feeds::normalize::{normalize_feed, Item};
-use crate::feeds::parse::{parse_feed, ParseError};
+use crate::feeds::parse::{parse_feed_capped, ParseError};
 use crate::group_commit::{GroupCommit, Queued};
 use crate::metrics::Metrics;
 use crate::store::{PollRecord, PollStatus, Store, StoreError, StoreTx};
@@ -206,9 +206,13 @@ impl Pipeline {
                 // `backlog_slot`), but not while article pages are fetched:
                 // that can take minutes, and other feeds would wait for it.
                 let slot = self.slots.backlog().await?;
-                let (mut items, repaired, hint) =
+                let (mut items, repaired, hint, dropped) =
                     self.parse(bytes, content_type, final_url, now).await?;
                 report.repaired = repaired;
+                if dropped > 0 && self.metrics.entries_dropped(&feed.name, dropped) {
+                    tracing::warn!(feed = %feed.name, read = items.len(), dropped, max_entries = self.poll.max_entries,
+                        "feed has more entries than [poll] max_entries: the newest are read, the oldest dropped (logged once)");
+                }
                 if !items.is_empty() {
                     self.matching.ready(&self.slots).await?;
                 }
@@ -393,15 +397,17 @@ impl Pipeline {
         content_type: Option<String>,
         base: Url,
         now: DateTime<Utc>,
-    ) -> Result<(Vec<Item>, bool, Option<Duration>), FeedError> {
+    ) -> Result<(Vec<Item>, bool, Option<Duration>, usize), FeedError> {
+        let max = self.poll.max_entries;
         self.slots
             .on_cpu(move || {
-                let parsed = parse_feed(&bytes, content_type.as_deref(), &base)?;
+                let parsed = parse_feed_capped(&bytes, content_type.as_deref(), &base, max)?;
                 let hint = crate::feeds::hints::update_hint(&bytes, parsed.feed.ttl);
                 Ok((
                     normalize_feed(&parsed.feed, &base, now),
                     parsed.repaired,
                     hint,
+                    parsed.dropped,
                 ))
             })
             .await?

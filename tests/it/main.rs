@@ -12,6 +12,7 @@ mod delivery;
 mod email;
 mod eval_matching;
 mod faults;
+mod feed_cap;
 mod feed_fixtures;
 mod full_text;
 mod neardup_eval;
