@@ -84,6 +84,7 @@ pub struct Metrics {
     sinks_paused: Gauge,
     task_failures: Family<TaskLabels, Counter>,
     entries_dropped: Family<FeedLabels, Counter>,
+    polls_waiting: Gauge,
     /// The last failed task, for `/healthz`.
     pub failures: crate::supervise::Failures,
 }
@@ -116,6 +117,7 @@ impl Default for Metrics {
             sinks_paused: Gauge::default(),
             task_failures: Family::default(),
             entries_dropped: Family::default(),
+            polls_waiting: Gauge::default(),
             failures: Default::default(),
         };
         let mut r = Registry::with_prefix("storywatch");
@@ -175,6 +177,11 @@ impl Default for Metrics {
             "task_failures",
             "Poll tasks and delivery workers that panicked or ended early (restarted)",
             m.task_failures.clone(),
+        );
+        r.register(
+            "polls_waiting",
+            "Feeds due whose poll waits for one of [poll] concurrency slots",
+            m.polls_waiting.clone(),
         );
         r.register(
             "entries_dropped",
@@ -262,6 +269,11 @@ impl Metrics {
             .entries_dropped
             .get_or_create(&FeedLabels { feed: feed.into() });
         c.inc_by(n as u64) == 0
+    }
+
+    /// Set by the scheduler at each turn.
+    pub fn set_polls_waiting(&self, n: usize) {
+        self.polls_waiting.set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// A supervised task failed (see `supervise`): logged, counted, and

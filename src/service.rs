@@ -269,7 +269,11 @@ async fn generation_run(
     let mut in_flight: HashSet<String> = HashSet::new();
     // Which feed each poll task polls: a task that panics returns no name.
     let mut feed_of: std::collections::HashMap<tokio::task::Id, String> = Default::default();
-    let mut last_prune = tokio::time::Instant::now() - PRUNE_EVERY;
+    // Hourly, or more often when the retention window is short.
+    let prune_every = PRUNE_EVERY
+        .min(config.storage.keep.min(config.dedup.window) / 6)
+        .max(Duration::from_secs(60));
+    let mut last_prune = tokio::time::Instant::now() - prune_every;
     loop {
         state.tick();
         notifier.watchdog();
@@ -325,7 +329,9 @@ async fn generation_run(
             in_flight.len(),
             pending
         ));
-        if last_prune.elapsed() >= PRUNE_EVERY {
+        let polling = config.poll.concurrency.get() - slots.available_permits();
+        metrics.set_polls_waiting(in_flight.len().saturating_sub(polling));
+        if last_prune.elapsed() >= prune_every {
             last_prune = tokio::time::Instant::now();
             prune(&pipeline, &store, config.storage.keep, config.dedup.window).await;
             match pipeline.check_silent_feeds(&config.feeds).await {

@@ -96,7 +96,7 @@ impl Validator<'_> {
         let window = raw
             .dedup
             .window
-            .map(|d| self.duration(&d, Duration::from_secs(3600)))
+            .map(|d| self.duration(&d, Duration::from_secs(300)))
             .unwrap_or(DEFAULT_DEDUP_WINDOW);
         let similarity = match raw.dedup.similarity {
             Some(s) if !(0.5..=1.0).contains(s.get_ref()) => {
@@ -111,7 +111,7 @@ impl Validator<'_> {
         let keep = raw
             .storage
             .keep
-            .map(|k| self.duration(&k, Duration::from_secs(24 * 3600)))
+            .map(|k| self.duration(&k, Duration::from_secs(600)))
             .unwrap_or(DEFAULT_KEEP);
         let cache = match raw.storage.cache {
             None => DEFAULT_PAGE_CACHE,

@@ -430,9 +430,9 @@ fn every_fault_beside_a_healthy_feed() {
             Expect::Stores(1),
         ),
         (
-            "100,000 items",
+            "100,000 items (the first [poll] max_entries read, undated)",
             server.url("/100k-items"),
-            Expect::Stores(100_000),
+            Expect::Stores(storywatch::config::DEFAULT_MAX_ENTRIES as u64),
         ),
         (
             "same GUID twice",
