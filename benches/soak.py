@@ -50,11 +50,13 @@ WORDS = ("council budget roads school library park transport housing plan vote d
 def item_text(feed, minute):
     """A neutral local-news item, the same for the same feed and minute."""
     rnd = random.Random(f"{feed}:{minute}")
-    if minute % 50 == feed % 50:
-        return ("Lindholm harbour flood barrier repairs begin",
-                "Engineers from Nordvik Marine began repairs of the Lindholm harbour flood barrier "
-                f"after the storm surge, Mayor Ingrid Halvorsen said on day {minute}.")
     words = [rnd.choice(WORDS) for _ in range(40)]
+    if minute % 50 == feed % 50:
+        # A follow-up: the story's names, and words of its own so that it is
+        # a report of its own, not a copy of the last one.
+        return (f"Lindholm harbour flood barrier: {words[0]} {words[1]} {words[2]}",
+                "Engineers from Nordvik Marine inspected the Lindholm harbour flood barrier after "
+                f"the storm surge, Mayor Ingrid Halvorsen said. {' '.join(words)}.")
     return (f"{words[0].title()} {words[1]} {words[2]} update {minute}", " ".join(words))
 
 
