@@ -49,6 +49,8 @@ pub enum BackupError {
         path: PathBuf,
         problems: Vec<String>,
     },
+    #[error("{} is the database itself: give the backup another path", path.display())]
+    SameFile { path: PathBuf },
 }
 
 fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
@@ -157,6 +159,16 @@ pub fn check(path: &Path) -> Result<CheckReport, StoreError> {
 /// failed backup leaves no half file and never replaces a good one.
 pub fn backup(from: &Path, to: &Path) -> Result<CheckReport, BackupError> {
     let src = open_read_only(from)?;
+    // Renaming a copy over the live file would lose what is written meanwhile.
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same(from, to) {
+        return Err(BackupError::SameFile {
+            path: to.to_path_buf(),
+        });
+    }
     let target = |source| BackupError::Target {
         path: to.to_path_buf(),
         source,

@@ -228,6 +228,14 @@ fn a_backup_taken_while_the_service_writes_is_a_sound_copy() {
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&copy).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
+    // The database itself is refused as a target.
+    let out = cmd(&s, &["backup", s.db.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is the database itself"),
+        "{}",
+        stderr(&out)
+    );
     // A target that cannot be written is an error that names it, and the
     // service goes on.
     let out = cmd(&s, &["backup", "/proc/storywatch/copy.db"]);
