@@ -196,6 +196,20 @@ fn alerts_are_mailed_threaded_per_story_over_starttls_and_tls() {
     let j = poll_json(&run_mail(&s.cfg, &["poll", "--json"], PASSWORD));
     assert_eq!(j["delivered"], 0, "{j}");
     assert_eq!(starttls.mails().len(), ids.len());
+
+    // `alerts test` mails a marked test message, outside the outbox.
+    let out = run_mail(&s.cfg, &["alerts", "test", "mail"], PASSWORD);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mails = starttls.mails();
+    assert_eq!(mails.len(), ids.len() + 1);
+    let test = MessageParser::default()
+        .parse(&mails.last().unwrap().data[..])
+        .unwrap();
+    assert!(
+        test.body_text(0).unwrap().contains("TEST ALERT"),
+        "{:?}",
+        test.body_text(0)
+    );
 }
 
 #[test]
