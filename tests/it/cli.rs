@@ -75,7 +75,7 @@ fn check_config_checks_what_poll_needs_without_the_network() {
 
     // Fixed: OK, with notes on what is not there yet.
     std::fs::write(s.dir.join("missing.txt"), REFERENCE).unwrap();
-    let secret = std::ffi::OsStr::new("whsec_c3Rvcnl3YXRjaC10ZXN0LXNlY3JldC1rZXk=");
+    let secret = std::ffi::OsStr::new(crate::common::WEBHOOK_SECRET);
     let set = [("SW_UNSET_SECRET", Some(secret))];
     let out = run_with_env(&s.cfg, &["check-config"], &set);
     assert!(out.status.success(), "{}", stderr(&out));

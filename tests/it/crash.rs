@@ -168,10 +168,7 @@ fn setup(dir: &Path, site: &Site) -> PathBuf {
 
 fn spawn(cfg: &Path) -> Child {
     common::storywatch()
-        .env(
-            "SW_TEST_SECRET",
-            "whsec_c3Rvcnl3YXRjaC10ZXN0LXNlY3JldC1rZXk=",
-        )
+        .env("SW_TEST_SECRET", crate::common::WEBHOOK_SECRET)
         .arg("--config")
         .arg(cfg)
         .arg("run")

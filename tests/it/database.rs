@@ -8,13 +8,13 @@ use std::collections::BTreeSet;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::http::{Response, TestServer};
 use crate::common::news::{item, now_rfc2822, rss, three_followups, REFERENCE};
 use crate::common::{run, stderr, stdout};
 
-const SECRET: &str = "whsec_c3Rvcnl3YXRjaC10ZXN0LXNlY3JldC1rZXk=";
+use crate::common::{wait_until, WEBHOOK_SECRET as SECRET};
 
 struct Setup {
     _dir: tempfile::TempDir,
@@ -77,14 +77,6 @@ fn stop(child: Child) -> String {
         .status();
     let out = child.wait_with_output().unwrap();
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]

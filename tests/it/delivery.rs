@@ -18,7 +18,7 @@ use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 
-const SECRET: &str = "whsec_c3Rvcnl3YXRjaC10ZXN0LXNlY3JldC1rZXk=";
+use crate::common::{alert_ids, wait_until, WEBHOOK_SECRET as SECRET};
 
 struct Setup {
     _dir: tempfile::TempDir,
@@ -56,20 +56,6 @@ fn run_env(cfg: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn alert_ids(cfg: &Path) -> BTreeSet<String> {
-    let out = run(cfg, &["alerts", "list", "--json"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect()
-}
-
 /// Standard Webhooks verification, written here from the spec.
 fn verify(req: &Request) -> bool {
     let (Some(id), Some(ts), Some(sig)) = (
@@ -95,14 +81,6 @@ fn verify(req: &Request) -> bool {
 fn feed_server() -> TestServer {
     let body = three_followups();
     TestServer::start(move |_| Response::new(200, body.clone()))
-}
-
-fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]

@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 use crate::common::http::{Response, TestServer};
 use crate::common::news::{item, now_rfc2822, rss, three_followups, REFERENCE};
 use crate::common::smtp::{Mail, Security, SmtpServer};
-use crate::common::{poll_json, run, run_with_env, stderr, stdout};
+use crate::common::{alert_ids, poll_json, run, run_with_env, stderr, stdout};
 use mail_parser::MessageParser;
-use serde_json::Value;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -50,7 +49,7 @@ fn email_sink(name: &str, url: &str, extra: &str) -> String {
 }
 
 fn run_mail(cfg: &Path, args: &[&str], password: &str) -> std::process::Output {
-    let ca = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls/ca.pem");
+    let ca = crate::common::tls_fixture("ca.pem");
     run_with_env(
         cfg,
         args,
@@ -60,20 +59,6 @@ fn run_mail(cfg: &Path, args: &[&str], password: &str) -> std::process::Output {
             ("SSL_CERT_DIR", None),
         ],
     )
-}
-
-fn alert_ids(cfg: &Path) -> BTreeSet<String> {
-    let out = run(cfg, &["alerts", "list", "--json"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect()
 }
 
 fn header(mail: &Mail, name: &str) -> String {

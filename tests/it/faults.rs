@@ -268,13 +268,10 @@ fn poll(dir: &Path, healthy: &TestServer, fault_feed: &str) -> Measured {
     )
     .unwrap();
     let mut cmd = common::storywatch();
-    cmd.env(
-        "SW_TEST_SECRET",
-        "whsec_c3Rvcnl3YXRjaC10ZXN0LXNlY3JldC1rZXk=",
-    )
-    .arg("--config")
-    .arg(&cfg)
-    .args(["poll", "--json"]);
+    cmd.env("SW_TEST_SECRET", crate::common::WEBHOOK_SECRET)
+        .arg("--config")
+        .arg(&cfg)
+        .args(["poll", "--json"]);
     measure(cmd, WALL_LIMIT)
 }
 

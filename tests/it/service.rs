@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::http::{Response, TestServer};
 use crate::common::news::{three_followups, REFERENCE};
-use crate::common::{run, stdout};
+use crate::common::{run, stdout, wait_until, WEBHOOK_SECRET};
 
 struct Setup {
     dir: tempfile::TempDir,
@@ -75,14 +75,6 @@ fn stop(mut child: Child, within: Duration) -> String {
             let _ = child.kill();
             panic!("run did not stop within {within:?}");
         }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
-
-fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(25));
     }
 }
@@ -335,7 +327,7 @@ fn health_and_metrics_match_what_happened_and_a_restart_repolls_nothing() {
         feed.url("/rss"),
         hook.url("/hook")
     ));
-    let env = [("SW_SECRET", "whsec_c3Rvcnl3YXRjaC10ZXN0LXNlY3JldC1rZXk=")];
+    let env = [("SW_SECRET", WEBHOOK_SECRET)];
     let child = spawn(&s.cfg, &env);
     wait_until("three deliveries", Duration::from_secs(20), || {
         hook_hits.load(Ordering::SeqCst) >= 3
@@ -553,10 +545,7 @@ fn with_stderr_closed_every_feed_and_sink_keeps_working() {
     ));
     // Every log line (a WARN for each failed poll) meets a closed pipe.
     let mut child = common::storywatch()
-        .env(
-            "SW_TEST_SECRET",
-            "whsec_c3Rvcnl3YXRjaC10ZXN0LXNlY3JldC1rZXk=",
-        )
+        .env("SW_TEST_SECRET", WEBHOOK_SECRET)
         .arg("--config")
         .arg(&s.cfg)
         .args(["--log-level", "debug", "run"])

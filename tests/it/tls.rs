@@ -9,38 +9,15 @@ use crate::common;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::http::{Response, TestServer};
 use crate::common::news::{now_rfc2822, rss};
 use crate::common::{poll_json, run_with_env};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/tls")
-        .join(name)
-}
 
 /// Serves `body` as an RSS feed over TLS to at most `connections` clients.
 fn tls_server(body: String, connections: usize) -> SocketAddr {
-    let certs = CertificateDer::pem_file_iter(fixture("localhost.pem"))
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_file(fixture("localhost.key")).unwrap();
-    let config = Arc::new(
-        rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap(),
-    );
+    let config = common::tls_server_config();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -101,7 +78,7 @@ fn an_https_feed_is_read_with_the_roots_the_system_names() {
     let addr = tls_server(two_items(), 1);
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), addr);
-    let ca = fixture("ca.pem");
+    let ca = common::tls_fixture("ca.pem");
     let out = run_with_env(
         &cfg,
         &["poll", "--json"],

@@ -14,7 +14,7 @@ use crate::common::{stderr, stdout};
 use rusqlite::types::Value;
 use rusqlite::Connection;
 
-const SECRET: &str = "whsec_c3Rvcnl3YXRjaC10ZXN0LXNlY3JldC1rZXk=";
+use crate::common::WEBHOOK_SECRET as SECRET;
 
 /// The migration files in their order; the position is the version.
 fn migrations() -> Vec<String> {

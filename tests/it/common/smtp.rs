@@ -6,14 +6,11 @@
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Security {
@@ -70,7 +67,7 @@ impl SmtpServer {
         let opts = Arc::new(Options {
             security,
             login: login.map(|(u, p)| (u.to_string(), p.to_string())),
-            tls: tls_config(),
+            tls: super::tls_server_config(),
         });
         let s = server.clone();
         std::thread::spawn(move || {
@@ -200,25 +197,6 @@ impl SmtpServer {
             }
         }
     }
-}
-
-fn tls_config() -> Arc<rustls::ServerConfig> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
-    let certs = CertificateDer::pem_file_iter(dir.join("localhost.pem"))
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_file(dir.join("localhost.key")).unwrap();
-    Arc::new(
-        rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap(),
-    )
 }
 
 enum Conn {
