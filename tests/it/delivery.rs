@@ -27,13 +27,22 @@ struct Setup {
 
 /// A story, one feed, and `sinks` (TOML) with a short retry schedule.
 fn setup(feed_url: &str, sinks: &str) -> Setup {
+    setup_delivering(
+        "schedule = [\"200ms\", \"400ms\"]\nmax_age = \"1h\"\ndrain = \"15s\"\ntimeout = \"2s\"",
+        feed_url,
+        sinks,
+    )
+}
+
+/// As [`setup`], with `delivery` as the `[delivery]` table's lines.
+fn setup_delivering(delivery: &str, feed_url: &str, sinks: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("reference.txt"), REFERENCE).unwrap();
     let cfg = dir.path().join("storywatch.toml");
     std::fs::write(
         &cfg,
         format!(
-            "[delivery]\nschedule = [\"200ms\", \"400ms\"]\nmax_age = \"1h\"\ndrain = \"15s\"\ntimeout = \"2s\"\n\n\
+            "[delivery]\n{delivery}\n\n\
              [[story]]\nid = \"talks\"\narticle = \"reference.txt\"\n\n\
              [[feed]]\nname = \"news\"\nurl = \"{feed_url}\"\ninterval = \"1h\"\n\n{sinks}"
         ),
@@ -541,20 +550,12 @@ fn alerts_retry_sends_a_delivery_waiting_out_its_backoff_now() {
             Response::new(204, "")
         }
     });
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("reference.txt"), REFERENCE).unwrap();
-    let cfg = dir.path().join("storywatch.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[delivery]\nschedule = [\"1h\"]\ndrain = \"2s\"\ntimeout = \"2s\"\n\n\
-             [[story]]\nid = \"talks\"\narticle = \"reference.txt\"\n\n\
-             [[feed]]\nname = \"news\"\nurl = \"{}\"\n\n{}",
-            feed.url("/rss"),
-            webhook(&hook.url("/hook"))
-        ),
-    )
-    .unwrap();
+    let s = setup_delivering(
+        "schedule = [\"1h\"]\ndrain = \"2s\"\ntimeout = \"2s\"",
+        &feed.url("/rss"),
+        &webhook(&hook.url("/hook")),
+    );
+    let cfg = s.cfg.clone();
     let j = poll_json(&run_env(&cfg, &["poll", "--json"]));
     assert_eq!(j["deliveries_pending"], 3, "{j}");
     let pending = run(&cfg, &["alerts", "list", "--pending"]);
@@ -623,20 +624,12 @@ fn a_poll_starts_no_delivery_after_its_drain_time() {
         std::thread::sleep(Duration::from_millis(1200));
         Response::new(204, "")
     });
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("reference.txt"), REFERENCE).unwrap();
-    let cfg = dir.path().join("storywatch.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[delivery]\ndrain = \"2s\"\ntimeout = \"5s\"\n\n\
-             [[story]]\nid = \"talks\"\narticle = \"reference.txt\"\n\n\
-             [[feed]]\nname = \"news\"\nurl = \"{}\"\n\n{}",
-            feed.url("/rss"),
-            webhook(&hook.url("/hook"))
-        ),
-    )
-    .unwrap();
+    let s = setup_delivering(
+        "drain = \"2s\"\ntimeout = \"5s\"",
+        &feed.url("/rss"),
+        &webhook(&hook.url("/hook")),
+    );
+    let cfg = s.cfg.clone();
     let j = poll_json(&run_env(&cfg, &["poll", "--json"]));
     assert_eq!(j["delivered"], 2, "{j}");
     assert_eq!(j["deliveries_pending"], 1, "{j}");
@@ -658,11 +651,11 @@ fn bidi_overrides_and_control_characters_reach_no_output() {
         "[[sink]]\nname = \"out\"\nkind = \"stdout\"\n\n{}",
         webhook(&hook.url("/hook"))
     );
-    let s = setup(&feed.url("/rss"), &sinks);
-    let cfg = std::fs::read_to_string(&s.cfg)
-        .unwrap()
-        .replace("drain = \"15s\"", "drain = \"1s\"");
-    std::fs::write(&s.cfg, cfg).unwrap();
+    let s = setup_delivering(
+        "schedule = [\"200ms\", \"400ms\"]\nmax_age = \"1h\"\ndrain = \"1s\"\ntimeout = \"2s\"",
+        &feed.url("/rss"),
+        &sinks,
+    );
     let out = run_env(&s.cfg, &["poll"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let webhook_body = String::from_utf8_lossy(&hook.requests_to("/hook")[0].body).into_owned();
