@@ -23,6 +23,11 @@ pub fn plain(s: &str) -> Cow<'_, str> {
     )
 }
 
+/// `s` as [`plain`] makes it, with runs of white space as one space.
+pub fn one_line(s: &str) -> String {
+    plain(s).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// `s` with bidi controls dropped and control characters other than line
 /// breaks and tabs turned into spaces: what an item's text keeps.
 pub fn text(s: &str) -> Cow<'_, str> {

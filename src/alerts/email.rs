@@ -238,9 +238,7 @@ fn is_loopback(host: &str) -> bool {
 /// A header's text: no control or bidi characters, one line, at most `max`
 /// characters.
 fn one_line(s: &str, max: usize) -> String {
-    let flat = crate::terminal::plain(s);
-    let words = flat.split_whitespace().collect::<Vec<_>>().join(" ");
-    crate::matching::text::clip(&words, max)
+    crate::matching::text::clip(&crate::terminal::one_line(s), max)
 }
 
 /// `s` as RFC 5322 dot-atom text for a Message-ID: letters, digits and

@@ -8,6 +8,7 @@ use url::Url;
 
 use crate::canonical;
 use crate::extract::html_to_text;
+use crate::terminal::one_line;
 
 /// A feed entry in storywatch's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,14 +167,6 @@ fn derived_id(link: Option<&str>, title: &str, text: &str) -> String {
         id.push_str(&format!("{b:02x}"));
     }
     id
-}
-
-/// One line of feed text: no control or bidi characters, single spaces.
-fn one_line(s: &str) -> String {
-    crate::terminal::plain(s)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]
